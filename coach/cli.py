@@ -1,0 +1,387 @@
+"""The `unknot` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from coach import __version__
+from coach.library import Entry, Library, load_library, read_folder, user_routines_dir
+from coach.model import Routine
+from coach.plan import Plan, SilentDurations, compile_plan
+from coach.routines import ID_PATTERN, NOT_ROUTINES, RoutineError, load_file, schema
+from coach.safety import load_red_flags
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
+ENGINES = ("silent",)  # speech engines come in the spoken-sessions work
+
+DESCRIPTION = """\
+Unknot: a voice-guided relaxation and stretch coach for back spasms and back pain.
+
+Unknot is not medical advice. If pain is severe, lasts more than two weeks, spreads down a leg,
+or comes with numbness, weakness or loss of bladder or bowel control, see a doctor:
+`unknot safety` lists when."""
+
+
+class UsageError(Exception):
+    pass
+
+
+def clock(seconds: float) -> str:
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+def _durations(engine: str) -> SilentDurations:
+    if engine not in ENGINES:
+        raise UsageError(f"unknown speech engine '{engine}'; available: {', '.join(ENGINES)}")
+    return SilentDurations()
+
+
+def _library(args: argparse.Namespace) -> Library:
+    return load_library(extra=[Path(p) for p in args.routines or ()])
+
+
+def _resolve(target: str, args: argparse.Namespace) -> Routine:
+    """A routine by file path or by id. Raises RoutineError or UsageError."""
+    path = Path(target)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"no such file: {target}")
+        return load_file(path)
+    library = _library(args)
+    entry = library.find(target)
+    if entry is None:
+        import difflib
+
+        near = difflib.get_close_matches(target, [e.id for e in library.entries], n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise UsageError(f"no routine with the id '{target}'{hint}; `unknot list` shows them all")
+    if entry.routine is None or entry.problems:
+        raise RoutineError(list(entry.problems))
+    return entry.routine
+
+
+def _source_label(entry: Entry) -> str:
+    label = entry.source
+    if entry.replaces is not None:
+        label += f" (replaces {entry.replaces.source} {entry.replaces.path.name})"
+    return label
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    library = _library(args)
+    plans = {
+        e.path: compile_plan(e.routine, SilentDurations()) for e in library.entries if e.routine is not None
+    }
+    if args.json:
+        rows = []
+        for e in library.entries:
+            plan = plans.get(e.path)
+            r = e.routine
+            rows.append(
+                {
+                    "id": e.id,
+                    "title": r.title if r else None,
+                    "summary": r.summary if r else None,
+                    "tags": list(r.tags) if r else [],
+                    "position": r.position if r else None,
+                    "duration": round(plan.duration, 1) if plan else None,
+                    "waits": plan.has_waits if plan else False,
+                    "source": e.source,
+                    "path": str(e.path),
+                    "replaces": str(e.replaces.path) if e.replaces else None,
+                    "error": "\n".join(str(p) for p in e.problems) if e.problems else None,
+                }
+            )
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    valid = [e for e in library.entries if e.valid]
+    invalid = [e for e in library.entries if not e.valid]
+    if not valid and not invalid:
+        print("No routines found.")
+        return EXIT_OK
+    table = [("ID", "TITLE", "LENGTH", "POSITION", "SOURCE")]
+    for e in valid:
+        assert e.routine is not None
+        plan = plans[e.path]
+        length = clock(plan.duration) + ("+" if plan.has_waits else "")
+        table.append((e.id, e.routine.title, length, e.routine.position, _source_label(e)))
+    widths = [min(40, max(len(row[i]) for row in table)) for i in range(4)]
+    for row in table:
+        cells = [row[i][: widths[i]].ljust(widths[i]) for i in range(4)]
+        print("  ".join([*cells, row[4]]).rstrip())
+    if any(plans[e.path].has_waits for e in valid):
+        print("\n+ waits for you to say or press next, so it may take longer.")
+    if invalid:
+        print(f"\n{len(invalid)} routine file(s) cannot be used:")
+        for e in invalid:
+            print(f"  {e.id} ({e.source})")
+            for problem in e.problems:
+                print(f"    {problem}")
+    return EXIT_OK
+
+
+def _describe_step(step: object, indent: str) -> list[str]:
+    from coach import model as m
+
+    lines: list[str] = []
+    name = getattr(step, "name", None)
+    label = f"{indent}- {type(step).__name__.lower()}" + (f" «{name}»" if name else "")
+    if isinstance(step, m.Say | m.Wait):
+        lines.append(f"{label}: {step.text}")
+    elif isinstance(step, m.Pause):
+        lines.append(f"{label}: {step.seconds:g} s")
+    elif isinstance(step, m.Chime):
+        lines.append(f"{label}: {step.sound}")
+    elif isinstance(step, m.Breathe):
+        b = step.breath
+        lines.append(
+            f"{label}: {step.cycles} × (in {b.inhale:g} s, hold {b.hold:g} s, out {b.exhale:g} s, "
+            f"rest {b.rest:g} s){', counted' if step.count else ''}"
+        )
+    elif isinstance(step, m.Hold):
+        lines.append(f"{label}: " + (f"{step.seconds:g} s" if step.seconds else f"{step.breaths} breaths"))
+    elif isinstance(step, m.Stretch):
+        hold = step.hold
+        held = f"{hold.seconds:g} s" if hold.seconds else f"{hold.breaths} breaths"
+        sides = f" on {', '.join(step.sides)}" if step.sides else ""
+        lines.append(f"{label}{sides}, hold {held}: {(step.say or '').format(side='{side}')}")
+    elif isinstance(step, m.Imagery):
+        lines.append(f"{label}: {len(step.lines)} lines, {step.breaths_per_line} breath(s) each")
+        lines += [f"{indent}    “{line}”" for line in step.lines]
+    elif isinstance(step, m.Timer):
+        lines.append(f"{label}: {clock(step.seconds)}" + (f", reminders every {clock(step.remind_every)}"
+                                                         if step.remind_every else ""))
+    elif isinstance(step, m.Repeat):
+        lines.append(f"{label}: {step.times} times")
+        for inner in step.steps:
+            lines += _describe_step(inner, indent + "    ")
+    return lines
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    routine = _resolve(args.routine, args)
+    plan = compile_plan(routine, SilentDurations())
+    print(f"{routine.title}  [{routine.id}]")
+    if routine.path:
+        print(f"file: {routine.path}")
+    print(f"position: {routine.position}   length: about {clock(plan.duration)}"
+          + ("  (plus waits for you)" if plan.has_waits else ""))
+    if routine.tags:
+        print(f"tags: {', '.join(routine.tags)}")
+    if routine.summary:
+        print(f"\n{routine.summary}")
+    if routine.safety:
+        print(f"\nSafety: {routine.safety}")
+    print("\nSteps:")
+    for step in routine.steps:
+        print("\n".join(_describe_step(step, "  ")))
+    print("\nTimeline:")
+    for s in plan.steps:
+        wait = "  then waits for next" if s.waits else ""
+        print(f"  {clock(s.t):>7}  {clock(s.dur):>6}  {s.type:<8} {s.name}{wait}")
+    print(f"  {clock(plan.duration):>7}  end")
+    print("\nNot medical advice: `unknot safety` lists when to see a doctor.")
+    return EXIT_OK
+
+
+def _print_plan(plan: Plan) -> None:
+    for cue in plan.cues:
+        dur = "open" if cue.dur is None else f"{cue.dur:6.2f}"
+        what = {
+            "step": f"== {cue.type}: {cue.name}",
+            "speech": f"say   “{cue.text}”",
+            "chime": f"chime {cue.sound}",
+            "phase": f"      {cue.phase}",
+            "wait": "wait for next",
+        }[cue.kind]
+        print(f"{cue.t:9.2f}  {dur:>6}  {what}")
+    print(f"{plan.duration:9.2f}  end")
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    durations = _durations(args.tts)
+    routine = _resolve(args.routine, args)
+    plan = compile_plan(routine, durations)
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=1, ensure_ascii=False))
+    else:
+        _print_plan(plan)
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    files = 0
+    bad = 0
+    for target in args.paths:
+        path = Path(target)
+        if path.is_dir():
+            entries = read_folder(path, str(path))
+            for special in sorted(path.rglob("red-flags.yaml")):
+                files += 1
+                try:
+                    load_red_flags(special)
+                except ValueError as error:
+                    bad += 1
+                    print(error)
+        elif path.is_file() and path.name in NOT_ROUTINES:
+            files += 1
+            try:
+                load_red_flags(path)
+            except ValueError as error:
+                bad += 1
+                print(error)
+            continue
+        elif path.is_file():
+            try:
+                routine = load_file(path)
+                entries = [Entry(routine.id, path, str(path), routine)]
+            except RoutineError as error:
+                entries = [Entry(path.stem, path, str(path), None, tuple(error.problems))]
+        else:
+            raise UsageError(f"no such file or folder: {target}")
+        for entry in entries:
+            files += 1
+            if entry.problems:
+                bad += 1
+                for problem in entry.problems:
+                    print(problem)
+            elif args.verbose:
+                print(f"{entry.path}: ok")
+    if not files:
+        print("no routine files (*.yaml, *.yml) found", file=sys.stderr)
+        return EXIT_USAGE
+    summary = f"{files} file(s) checked, {bad} with problems" if bad else f"{files} file(s) checked, all valid"
+    print(summary, file=sys.stderr)
+    return EXIT_PROBLEM if bad else EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from coach.starter import starter
+
+    routine_id: str = args.id
+    if not ID_PATTERN.fullmatch(routine_id) or len(routine_id) > 64:
+        raise UsageError(f"'{routine_id}' is not a plain id: use lowercase letters, digits and dashes, like my-stretch")
+    folder = Path(args.dir) if args.dir else user_routines_dir()
+    path = folder / f"{routine_id}.yaml"
+    if path.exists():
+        print(f"{path} already exists; edit it, or choose another id", file=sys.stderr)
+        return EXIT_PROBLEM
+    folder.mkdir(parents=True, exist_ok=True)
+    schema_uri = (Path(__file__).resolve().parent / "schema" / "routine-1.schema.json").as_uri()
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(starter(routine_id, str(path), schema_uri))
+    print(path)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from coach.doctor import report, run_checks
+
+    checks = run_checks()
+    print(report(checks))
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEM
+
+
+def cmd_safety(args: argparse.Namespace) -> int:
+    print(load_red_flags().as_text())
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(schema(), indent=2))
+    return EXIT_OK
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="unknot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"unknot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    library = argparse.ArgumentParser(add_help=False)
+    library.add_argument(
+        "--routines", metavar="DIR", action="append",
+        help="also read routines from DIR (may be given more than once; replaces routines with the same id)",
+    )
+
+    def command(name: str, help: str, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, parents=list(parents))
+
+    p = command("list", "list the routines: id, title, length, position and where each comes from", [library])
+    p.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
+    p.set_defaults(func=cmd_list)
+
+    p = command("show", "show a routine's steps and a readable timeline", [library])
+    p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
+    p.set_defaults(func=cmd_show)
+
+    p = command("plan", "print a routine's compiled plan: every cue with its time", [library])
+    p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
+    p.add_argument("--json", action="store_true", help='print {"routine", "duration", "cues"} as JSON')
+    p.add_argument("--tts", metavar="ENGINE", default="silent",
+                   help=f"where speech lengths come from: {', '.join(ENGINES)} (default: silent, estimated)")
+    p.set_defaults(func=cmd_plan)
+
+    p = command("validate", "check routine files; exit 0 if all are valid, 1 if any is not, 2 on bad usage")
+    p.add_argument("paths", metavar="PATH", nargs="+", help="routine files, or folders to search")
+    p.add_argument("-v", "--verbose", action="store_true", help="also name each valid file")
+    p.set_defaults(func=cmd_validate)
+
+    p = command("new", "write a commented starter routine into your routines folder and print its path")
+    p.add_argument("id", metavar="ID", help="the new routine's id: lowercase letters, digits and dashes")
+    p.add_argument("--dir", metavar="DIR", help=f"write it here instead of {user_routines_dir()}")
+    p.set_defaults(func=cmd_new)
+
+    p = command("doctor", "check speech, sound output, microphone and recognizer, with a fix for each problem")
+    p.set_defaults(func=cmd_doctor)
+
+    p = command("safety", "when to see a doctor")
+    p.set_defaults(func=cmd_safety)
+
+    p = command("schema", "print the JSON Schema of routine files, for editors")
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        code: int = args.func(args)
+    except UsageError as error:
+        print(f"unknot {args.command}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except RoutineError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_PROBLEM
+    except ValueError as error:  # a damaged content file
+        print(f"unknot {args.command}: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away, e.g. `unknot list | head`
+        return EXIT_OK
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

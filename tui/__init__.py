@@ -1,0 +1,1 @@
+"""Unknot's Textual app."""
