@@ -194,8 +194,8 @@ class _Builder:
         self.cues.append(cue)
 
     def sound(self, t: float, kind: str, text: str | None = None, sound: str | None = None,
-              gives_way: bool = False) -> float:
-        """Add a speech or chime cue at t; returns its full length."""
+              gives_way: bool = False, until: float | None = None) -> float:
+        """Add a speech or chime cue at t, cut at `until` if given; returns its full length."""
         self.sounds_tried += 1
         if self.sounds_tried > MAX_CUES:
             raise PlanLimitError(f"the plan has more than {MAX_CUES:,} cues: use fewer or longer steps", self.where)
@@ -208,6 +208,8 @@ class _Builder:
                 self._cut(self.last_sound, t)
         self._add(Cue(t, length, kind, len(self.steps) - 1, text=text, sound=sound))
         self.last_sound = len(self.cues) - 1
+        if until is not None and t + length > until + 1e-9:
+            self._cut(self.last_sound, until)
         return length
 
     def _cut(self, index: int, at: float) -> None:
@@ -219,8 +221,8 @@ class _Builder:
         else:
             self.cues[index] = dataclasses.replace(cue, dur=heard)
 
-    def speak(self, t: float, text: str | None, gives_way: bool = False) -> float:
-        return self.sound(t, "speech", text=text, gives_way=gives_way) if text else 0.0
+    def speak(self, t: float, text: str | None, gives_way: bool = False, until: float | None = None) -> float:
+        return self.sound(t, "speech", text=text, gives_way=gives_way, until=until) if text else 0.0
 
     def phases(self, t0: float, breath: m.Breath, count: int) -> None:
         for c in range(count):
@@ -268,7 +270,8 @@ class _Builder:
         name = (step.name or _default_name(step)) + suffix
         if isinstance(step, m.Repeat):
             for i in range(step.times):
-                more = f" · round {i + 1} of {step.times}" if step.times > 1 else ""
+                label = step.name or "round"
+                more = f" · {label} {i + 1} of {step.times}" if step.times > 1 else ""
                 self.where = step.where
                 self.add_steps(step.steps, suffix + more)
             return
@@ -314,23 +317,25 @@ class _Builder:
             for i, (cue, length) in enumerate(zip(step.cues, lengths, strict=True)):
                 if length <= 0:
                     continue
+                # A phase's cue never runs into the next phase.
                 if cue:
-                    self.speak(t, cue)
+                    self.speak(t, cue, until=t + length)
                 else:
-                    self.sound(t, "chime", sound=PHASE_CHIMES[i])
+                    self.sound(t, "chime", sound=PHASE_CHIMES[i], until=t + length)
                 if i == 0 and step.count:
                     for second in range(1, math.ceil(length)):
-                        self.speak(t + second, _number(second + 1), gives_way=True)
+                        self.speak(t + second, _number(second + 1), gives_way=True, until=t + length)
                 t += length
         self.t = t0 + step.cycles * breath.cycle
 
-    def hold(self, step: m.Hold) -> None:
+    def hold(self, step: m.Hold, side: str | None = None) -> None:
+        """A hold; inside a stretch (`side` given) its say and end are templates for the side."""
         length = step.length
         self.need(length)
         t0 = self.t
         if step.breaths is not None:
             self.phases(t0, step.breath, step.breaths)
-        self.speak(t0, step.say)
+        self.speak(t0, step.say.format(side=side) if step.say and side is not None else step.say)
         if step.remind_every:
             k = 1
             while (left := length - k * step.remind_every) > 1.0:
@@ -344,13 +349,14 @@ class _Builder:
                 k += 1
         self.t = t0 + length
         if step.end:
-            self.t += self.speak(self.t, step.end) + SPEECH_GAP
+            end = step.end.format(side=side) if side is not None else step.end
+            self.t += self.speak(self.t, end) + SPEECH_GAP
 
     def stretch_side(self, step: m.Stretch, side: str, last: bool) -> None:
         if step.say:
             text = step.say.format(side=side)
             self.t += self.speak(self.t, text) + SPEECH_GAP
-        self.hold(step.hold)
+        self.hold(step.hold, side)
         if step.release:
             self.t += self.speak(self.t, step.release.format(side=side)) + SPEECH_GAP
         if not last and step.rest:

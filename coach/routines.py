@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import re
 import string
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from coach import model as m
 from coach.yamlsrc import Mark, Node, YamlError, parse
 
 SCHEMA_FILE = "routine-1.schema.json"
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # used with fullmatch
 STEP_KINDS = ("say", "pause", "chime", "breathe", "hold", "stretch", "imagery", "timer", "wait", "repeat")
 
 PathParts = tuple[str | int, ...]
@@ -149,16 +150,18 @@ class _Checker:
                 parts = tuple(error.absolute_path)
                 unknown_at.add(parts)
                 known = list(error.schema.get("properties", {}))
-                what = error.schema.get("x-what", "key")
                 for key in error.instance:
+                    what = error.schema.get("x-what", "key")
                     if key in known:
                         continue
                     guess = _did_you_mean(str(key), known)
+                    what = "key" if guess == "name" else what
                     if guess:
                         suggested.add((parts, guess))
                         self.add_key(parts, key, f"unknown {what} '{key}' (did you mean '{guess}'?)")
                     else:
                         self.add_key(parts, key, f"unknown {what} '{key}'; expected one of: {', '.join(known)}")
+        wrong_type = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
         for error in errors:
             parts = tuple(error.absolute_path)
             if error.validator == "additionalProperties":
@@ -168,8 +171,8 @@ class _Checker:
                     if key not in error.instance and (parts, key) not in suggested:
                         self.add(parts, f"missing the required key '{key}'")
                 continue
-            if error.validator == "oneOf" and parts in unknown_at:
-                continue  # the unknown key already explains it
+            if error.validator == "oneOf" and (parts in unknown_at or parts in wrong_type):
+                continue  # the unknown key or the wrong type already explains it
             self.add(parts, self._message(error))
 
     @staticmethod
@@ -185,7 +188,7 @@ class _Checker:
             message = error.message
         if error.validator in ("type", "anyOf", "const", "pattern", "minimum", "maximum", "exclusiveMinimum"):
             message += f", got {show(error.instance)}"
-        elif error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
+        elif error.validator == "maxLength" and isinstance(error.instance, str):
             message += f" (this one has {len(error.instance):,})"
         return message
 
@@ -195,7 +198,9 @@ class _Checker:
         seconds = parse_duration(value)
         if seconds is None:  # the schema has already said so
             return 0.0
-        if seconds > m.MAX_SECONDS:
+        if not math.isfinite(seconds):
+            self.add(parts, f"expected seconds {'>=' if zero_ok else '>'} 0, got {show(value)}")
+        elif seconds > m.MAX_SECONDS:
             self.add(parts, f"{show(value)} is longer than the 4-hour limit")
         elif seconds < 0 or (seconds == 0 and not zero_ok):
             self.add(parts, f"expected seconds {'>=' if zero_ok else '>'} 0, got {show(value)}")
@@ -204,15 +209,19 @@ class _Checker:
     def text(
         self, parts: PathParts, value: str | None, allowed: tuple[str, ...] = (), in_stretch: bool = False
     ) -> str | None:
-        """Checks placeholders; returns the text with {{ }} unescaped when it has no placeholders."""
+        """Checks placeholders. Texts inside a stretch and texts that allow placeholders stay templates
+        (the plan fills them in); any other text comes back with {{ and }} made literal."""
         if value is None:
             return None
         try:
-            fields = [f for _, f, spec, conv in string.Formatter().parse(value) if f is not None or spec or conv]
+            fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(value) if f is not None]
         except ValueError:
             self.add(parts, "a lone '{' or '}': write {{ or }} for a literal brace")
             return value
-        for name in fields:
+        for name, spec, conv in fields:
+            if spec or conv:
+                self.add(parts, f"a placeholder takes no format: write {{{name}}} (or {{{{ for a literal brace)")
+                return value
             if name == "side" and in_stretch and not allowed:
                 self.add(parts, "{side} needs a list of sides, like sides: [right, left]")
                 return value
@@ -224,7 +233,7 @@ class _Checker:
                 )
                 self.add(parts, f"unknown placeholder {{{name}}}: {where} (write {{{{ for a literal brace)")
                 return value
-        return value if allowed else value.format()
+        return value if allowed or in_stretch else value.format()
 
     def breath(self, parts: PathParts, data: dict[str, Any] | None, base: m.Breath) -> m.Breath:
         if not data:
@@ -284,9 +293,9 @@ class _Checker:
             return m.Stretch(
                 say=self.text((*here, "say"), body.get("say"), side, in_stretch=True),
                 sides=sides,
-                hold=self.hold((*here, "hold"), body["hold"], breath, {}),
+                hold=self.hold((*here, "hold"), body["hold"], breath, {}, side, in_stretch=True),
                 release=self.text((*here, "release"), body.get("release"), side, in_stretch=True),
-                rest=self.duration((*here, "rest"), body["rest"]) if "rest" in body else 0.0,
+                rest=self.duration((*here, "rest"), body["rest"], zero_ok=True) if "rest" in body else 0.0,
                 **common,
             )
         if kind == "imagery":
@@ -317,16 +326,24 @@ class _Checker:
     def _optional_duration(self, parts: PathParts, body: dict[str, Any], key: str) -> float | None:
         return self.duration((*parts, key), body[key]) if key in body else None
 
-    def hold(self, parts: PathParts, body: dict[str, Any], breath: m.Breath, common: dict[str, Any]) -> m.Hold:
+    def hold(
+        self,
+        parts: PathParts,
+        body: dict[str, Any],
+        breath: m.Breath,
+        common: dict[str, Any],
+        side: tuple[str, ...] = (),
+        in_stretch: bool = False,
+    ) -> m.Hold:
         if not common and "name" in body:
             common = {"name": self.text((*parts, "name"), body["name"])}
         return m.Hold(
             seconds=self._optional_duration(parts, body, "seconds"),
             breaths=int(body["breaths"]) if "breaths" in body else None,
             breath=breath,
-            say=self.text((*parts, "say"), body.get("say")),
+            say=self.text((*parts, "say"), body.get("say"), side, in_stretch),
             remind_every=self._optional_duration(parts, body, "remind_every"),
-            end=self.text((*parts, "end"), body.get("end")),
+            end=self.text((*parts, "end"), body.get("end"), side, in_stretch),
             **common,
         )
 
@@ -361,7 +378,8 @@ def load_text(text: str, file: str, default_id: str | None = None) -> m.Routine:
     try:
         root = parse(text)
     except YamlError as error:
-        raise RoutineError([Problem(file, error.mark.line, error.mark.col, "", error.message)]) from None
+        problem = Problem(file, error.mark.line, error.mark.col, format_path(error.path), error.message)
+        raise RoutineError([problem]) from None
     data = root.plain()
     check = _Checker(file, root)
     if data is None:
@@ -372,12 +390,9 @@ def load_text(text: str, file: str, default_id: str | None = None) -> m.Routine:
         raise RoutineError(_sorted(check.problems))
 
     routine_id = data.get("id", default_id)
-    if routine_id is None or not ID_PATTERN.fullmatch(routine_id) or len(routine_id) > 64:
-        check.add(
-            (),
-            f"the file name gives the id {show(routine_id)}, which is not lowercase letters, digits and "
-            "dashes: add an id: key or rename the file",
-        )
+    if "id" not in data and (routine_id is None or not ID_PATTERN.fullmatch(routine_id) or len(routine_id) > 64):
+        given = f"the file name gives the id {show(routine_id)}, which is not" if routine_id else "there is no id:"
+        check.add((), f"{given} lowercase letters, digits and dashes: add an id: key or rename the file")
     breath = check.breath(("breath",), data.get("breath"), m.Breath())
     steps = check.steps(("steps",), data["steps"], breath, 0)
     check.count_steps(steps)
@@ -422,7 +437,8 @@ def load_file(path: Path) -> m.Routine:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        col = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        line_start = raw.rfind(b"\n", 0, error.start) + 1
+        col = len(raw[line_start : error.start].decode("utf-8", "replace")) + 1
         raise RoutineError([Problem(name, line, col, "", "the file is not UTF-8 text")]) from None
     return dataclasses.replace(load_text(text, name, default_id=path.stem), path=path)
 

@@ -27,9 +27,12 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:timestamp",
 }
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_VALUE_TAG = "tag:yaml.org,2002:value"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 
@@ -40,10 +43,11 @@ class Mark:
 
 
 class YamlError(Exception):
-    def __init__(self, mark: Mark, message: str) -> None:
+    def __init__(self, mark: Mark, message: str, path: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.mark = mark
         self.message = message
+        self.path = path
 
 
 @dataclass
@@ -101,17 +105,21 @@ _constructor = yaml.SafeLoader("")
 _resolver = yaml.resolver.Resolver()
 
 
-def _scalar(event: yaml.ScalarEvent) -> Any:
+def _scalar(event: yaml.ScalarEvent, path: tuple[str | int, ...]) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        if tag in (_TIMESTAMP_TAG, _VALUE_TAG):
+            tag = _STR_TAG  # a routine has no dates: 2024-01-01 is text, as is a lone '='
+        elif tag == _MERGE_TAG:
+            raise YamlError(_mark(event), "merge keys (<<) are not supported: write the keys out", path)
     if tag not in _PLAIN_TAGS:
-        raise YamlError(_mark(event), f"the tag {_tag(event.tag)} is not allowed: routines hold plain data")
+        raise YamlError(_mark(event), f"the tag {_tag(tag)} is not allowed: routines hold plain data", path)
     node = yaml.ScalarNode(tag, event.value, style=event.style)
     try:
         return _constructor.yaml_constructors[tag](_constructor, node)
     except (yaml.YAMLError, ValueError) as error:
-        raise YamlError(_mark(event), f"cannot read this value: {error}") from None
+        raise YamlError(_mark(event), f"cannot read this value: {error}", path) from None
 
 
 def parse(text: str) -> Node:
@@ -123,11 +131,21 @@ def parse(text: str) -> Node:
     documents = 0
     expanded = 0
 
+    def path() -> tuple[str | int, ...]:
+        """Where the next value goes, for messages."""
+        parts: list[str | int] = []
+        for node, _, key_mark, key in stack:
+            if node.items is not None:
+                parts.append(len(node.items))
+            elif key_mark is not None and key is not None:
+                parts.append(key)
+        return tuple(parts)
+
     def add(node: Node, mark: Mark) -> None:
         nonlocal root, expanded
         expanded += node.size
         if expanded > MAX_EXPANDED:
-            raise YamlError(mark, f"this file expands to more than {MAX_EXPANDED:,} values (aliases?)")
+            raise YamlError(mark, f"this file expands to more than {MAX_EXPANDED:,} values (aliases?)", path())
         if not stack:
             root = node
             return
@@ -139,13 +157,13 @@ def parse(text: str) -> Node:
         assert parent.keys is not None
         if key_mark is None:  # this node is a key
             if node.items is not None or node.keys is not None:
-                raise YamlError(mark, "a key must be plain text, not a list or a mapping")
+                raise YamlError(mark, "a key must be plain text, not a list or a mapping", path())
             name = node.value
             if not isinstance(name, str):
                 name = "null" if name is None else str(name).lower() if isinstance(name, bool) else str(name)
             if name in parent.keys:
                 first = parent.keys[name][0]
-                raise YamlError(mark, f"the key '{name}' appears twice (first at line {first.line})")
+                raise YamlError(mark, f"the key '{name}' appears twice (first at line {first.line})", (*path(), name))
             stack[-1] = (parent, anchor, mark, name)
         else:
             assert key is not None
@@ -159,24 +177,24 @@ def parse(text: str) -> Node:
                 if documents > 1:
                     raise YamlError(_mark(event), "a routine file holds one YAML document; remove the second '---'")
             elif isinstance(event, yaml.ScalarEvent):
-                node = Node(_mark(event), value=_scalar(event))
+                node = Node(_mark(event), value=_scalar(event, path()))
                 if event.anchor:
                     anchors[event.anchor] = node
                 add(node, node.mark)
             elif isinstance(event, yaml.AliasEvent):
                 mark = _mark(event)
                 if event.anchor in open_anchors:
-                    raise YamlError(mark, f"the alias *{event.anchor} refers to a value that contains it")
+                    raise YamlError(mark, f"the alias *{event.anchor} refers to a value that contains it", path())
                 if event.anchor not in anchors:
-                    raise YamlError(mark, f"the alias *{event.anchor} has no anchor &{event.anchor} before it")
+                    raise YamlError(mark, f"the alias *{event.anchor} has no anchor &{event.anchor} before it", path())
                 add(anchors[event.anchor], mark)
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 mark = _mark(event)
                 is_seq = isinstance(event, yaml.SequenceStartEvent)
                 if event.tag not in (None, "!", _SEQ_TAG if is_seq else _MAP_TAG):
-                    raise YamlError(mark, f"the tag {_tag(event.tag)} is not allowed: routines hold plain data")
+                    raise YamlError(mark, f"the tag {_tag(event.tag)} is not allowed: routines hold plain data", path())
                 if len(stack) >= MAX_DEPTH:
-                    raise YamlError(mark, f"values are nested more than {MAX_DEPTH} deep")
+                    raise YamlError(mark, f"values are nested more than {MAX_DEPTH} deep", path())
                 node = Node(mark, items=[]) if is_seq else Node(mark, keys={})
                 node.size = 1
                 if event.anchor:
@@ -195,6 +213,10 @@ def parse(text: str) -> Node:
         raise YamlError(where, f"not valid YAML: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise YamlError(Mark(1, 1), f"not valid YAML: {error}") from None
+    except UnicodeError:
+        bad = next((i for i, c in enumerate(text) if 0xD800 <= ord(c) <= 0xDFFF), 0)
+        line = text.count("\n", 0, bad) + 1
+        raise YamlError(Mark(line, bad - (text.rfind("\n", 0, bad) + 1) + 1), "not valid Unicode text") from None
     if root is None:
         return Node(Mark(1, 1), value=None)
     return root

@@ -218,3 +218,28 @@ def test_breaths_left_is_the_same_on_every_side() -> None:
     )
     reminders = [text for _, _, text in sounds(plan) if "breaths left" in text]
     assert reminders == ["3 breaths left."] * 3
+
+
+def test_a_phase_cue_never_runs_into_the_rest_phase() -> None:
+    plan = plan_of("title: B\nsteps:\n  - breathe: {cycles: 2, inhale: 4, hold: 0, exhale: 3, rest: 3}\n", seconds=3.5)
+    for t, dur, text in sounds(plan):
+        if text == "Breathe out":
+            assert t + dur == pytest.approx(t + 3.0)  # cut at the end of the 3 s exhale, not the rest
+
+
+def test_literal_braces_and_sides_in_every_stretch_text() -> None:
+    plan = plan_of(
+        "title: S\nsteps:\n  - stretch:\n      say: 'Curl up {{slowly}}.'\n      hold: {seconds: 5}\n"
+        "  - stretch:\n      sides: [right]\n      say: '{side} {{x}}'\n"
+        "      hold: {seconds: 5, say: 'Hold the {side}.', end: 'Done {side}.'}\n      release: 'Let go.'\n"
+        "      rest: 0\n",
+        seconds=1.0,
+    )
+    assert [text for _, _, text in sounds(plan)] == [
+        "Curl up {slowly}.", "right {x}", "Hold the right.", "Done right.", "Let go.",
+    ]
+
+
+def test_a_named_repeat_names_its_rounds() -> None:
+    plan = plan_of("title: R\nsteps:\n  - repeat: {name: Set, times: 2, steps: [{pause: 1, name: Rest}]}\n")
+    assert [s.name for s in plan.steps] == ["Rest · Set 1 of 2", "Rest · Set 2 of 2"]
