@@ -5,18 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from coach import __version__
+from coach.audio import SoundOutput
+from coach.chimes import chime
 from coach.library import Entry, Library, load_library, read_folder, user_routines_dir
 from coach.model import Routine
-from coach.plan import Plan, SilentDurations, compile_plan
+from coach.plan import Cue, Plan, SilentDurations, compile_plan
+from coach.quiet import filter_stderr
 from coach.routines import ID_PATTERN, NOT_ROUTINES, RoutineError, load_file, schema
 from coach.safety import load_red_flags
+from coach.sound import Sound
+from coach.speech import ENGINES, Speech, SpeechError, SpeechSettings
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
-ENGINES = ("silent",)  # speech engines come in the spoken-sessions work
+PROGRESS_AFTER = 0.5  # seconds of preparing speech before a progress bar appears
 
 DESCRIPTION = """\
 Unknot: a voice-guided relaxation and stretch coach for back spasms and back pain.
@@ -37,10 +44,73 @@ def clock(seconds: float) -> str:
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
-def _durations(engine: str) -> SilentDurations:
-    if engine not in ENGINES:
-        raise UsageError(f"unknown speech engine '{engine}'; available: {', '.join(ENGINES)}")
-    return SilentDurations()
+def _speech_settings(args: argparse.Namespace) -> SpeechSettings:
+    if args.tts not in ENGINES:
+        raise UsageError(f"unknown speech engine '{args.tts}'; available: {', '.join(ENGINES)}")
+    if not 0.0 <= args.volume <= 1.0:
+        raise UsageError(f"--volume takes a number from 0 to 1, not {args.volume:g}")
+    return SpeechSettings(
+        engine=args.tts,
+        voice=args.speaker,
+        rate=args.rate,
+        volume=args.volume,
+        piper_model=Path(args.piper_model) if args.piper_model else None,
+    )
+
+
+def _open_speech(args: argparse.Namespace, notices: list[str]) -> Speech:
+    """The chosen engine, or the silent one with a notice when it cannot run here."""
+    speech = Speech(_speech_settings(args))
+    try:
+        speech.check()
+    except SpeechError as error:
+        speech.close()
+        notices.append(f"no speech: {error}; carrying on with text and chimes")
+        speech = Speech(SpeechSettings(engine="silent", rate=args.rate))
+    return speech
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    """A progress bar on stderr, shown only once the work has taken more than half a second."""
+    started = time.monotonic()
+    shown = False
+
+    def report(done: int, total: int) -> None:
+        nonlocal shown
+        if not sys.stderr.isatty() or (not shown and time.monotonic() - started < PROGRESS_AFTER):
+            return
+        shown = True
+        width = 30
+        filled = round(width * done / max(1, total))
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return report
+
+
+def _spoken_plan(routine: Routine, speech: Speech, speak: bool = True) -> Plan:
+    """Render every text the routine speaks, then compile the plan with their real lengths."""
+    if not speak:
+        return compile_plan(routine, SilentDurations(speech.settings.rate))
+    texts = compile_plan(routine, SilentDurations()).texts()
+    try:
+        speech.prepare(texts, _progress("preparing speech"))
+    except SpeechError as error:
+        raise UsageError(str(error)) from None
+    return compile_plan(routine, speech)
+
+
+def _cue_sounds(speech: Speech, speak: bool = True) -> Callable[[Cue], Sound | None]:
+    def sound(cue: Cue) -> Sound | None:
+        if cue.kind == "chime" and cue.sound:
+            return chime(cue.sound)
+        if cue.kind == "speech" and cue.text and speak:
+            return speech.sound(cue.text)
+        return None
+
+    return sound
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -209,9 +279,14 @@ def _print_plan(plan: Plan) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    durations = _durations(args.tts)
+    _speech_settings(args)
     routine = _resolve(args.routine, args)
-    plan = compile_plan(routine, durations)
+    filter_stderr()
+    notices: list[str] = []
+    with _open_speech(args, notices) as speech:
+        for notice in notices:
+            print(f"unknot: {notice}", file=sys.stderr)
+        plan = _spoken_plan(routine, speech)
     if args.json:
         print(json.dumps(plan.to_json(), indent=1, ensure_ascii=False))
     else:
@@ -284,6 +359,78 @@ def cmd_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from coach.audio import open_output
+    from coach.session import Player
+    from coach.terminal import TerminalRun
+
+    _speech_settings(args)
+    routine = _resolve(args.routine, args)
+    filter_stderr()
+    notices: list[str] = []
+    opened: list[tuple[SoundOutput, str | None]] = []
+    # The sound device can take a second to start: open it while speech is prepared.
+    opener = threading.Thread(target=lambda: opened.append(open_output()), daemon=True)
+    opener.start()
+    with _open_speech(args, notices) as speech:
+        plan = _spoken_plan(routine, speech, speak=not args.no_voice)
+        opener.join()
+        output, problem = opened[0]
+        if problem:
+            notices.append(problem)
+        for notice in notices:
+            print(f"unknot: {notice}", file=sys.stderr)
+        print(f"{routine.title}: about {clock(plan.duration)}" + (" plus waits" if plan.has_waits else ""))
+        front = TerminalRun(plan)
+        player = Player(plan, output, _cue_sounds(speech, speak=not args.no_voice), front.on_event)
+        try:
+            result = front.run(player)
+        finally:
+            output.close()
+    print(f"{'Stopped' if result.stopped else 'Finished'} after {clock(result.at)}.")
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from coach.render import render
+
+    _speech_settings(args)
+    routine = _resolve(args.routine, args)
+    filter_stderr()
+    notices: list[str] = []
+    started = time.perf_counter()
+    with _open_speech(args, notices) as speech:
+        for notice in notices:
+            print(f"unknot: {notice}", file=sys.stderr)
+        plan = _spoken_plan(routine, speech)
+        out = Path(args.output)
+        try:
+            result = render(plan, _cue_sounds(speech), out, Path(args.timeline) if args.timeline else None)
+        except OSError as error:
+            raise UsageError(f"cannot write {error.filename or out}: {error.strerror or error}") from None
+    took = time.perf_counter() - started
+    print(f"wrote {result.path} ({clock(result.seconds)}, {result.cues} sounds) in {took:.1f} s"
+          + (f" and its timeline {args.timeline}" if args.timeline else ""))
+    return EXIT_OK
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    settings = _speech_settings(args)
+    with Speech(settings) as speech:
+        try:
+            voices = speech.voices()
+        except SpeechError as error:
+            raise UsageError(str(error)) from None
+    if not voices:
+        print(f"the {settings.engine} engine has no voices to choose")
+        return EXIT_OK
+    width = min(30, max(len(v.id) for v in voices))
+    for voice in voices:
+        extra = ", ".join(voice.languages) + (f", {voice.gender}" if voice.gender else "")
+        print(f"{voice.id:<{width}}  {voice.name}" + (f"  ({extra})" if extra else ""))
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from coach.doctor import report, run_checks
 
@@ -329,12 +476,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
     p.set_defaults(func=cmd_show)
 
-    p = command("plan", "print a routine's compiled plan: every cue with its time", [library])
+    speech = argparse.ArgumentParser(add_help=False)
+    speech.add_argument("--tts", metavar="ENGINE", default="pyttsx3",
+                        help=f"speech engine: {', '.join(ENGINES)} (default: pyttsx3)")
+    speech.add_argument("--speaker", metavar="VOICE", help="the engine's voice (see `unknot voices`)")
+    speech.add_argument("--rate", metavar="WPM", type=int, default=150, help="words per minute (default: 150)")
+    speech.add_argument("--volume", metavar="V", type=float, default=1.0, help="0 to 1 (default: 1)")
+    speech.add_argument("--piper-model", metavar="FILE", help="a piper voice (.onnx), for --tts piper")
+
+    p = command("plan", "print a routine's compiled plan: every cue with its time", [library, speech])
     p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
     p.add_argument("--json", action="store_true", help='print {"routine", "duration", "cues"} as JSON')
-    p.add_argument("--tts", metavar="ENGINE", default="silent",
-                   help=f"where speech lengths come from: {', '.join(ENGINES)} (default: silent, estimated)")
     p.set_defaults(func=cmd_plan)
+
+    p = command("run", "a spoken session in the terminal: space pause, n next, b back, r repeat, q stop",
+                [library, speech])
+    p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
+    p.add_argument("--no-voice", action="store_true", help="do not speak: show the words, keep the chimes")
+    p.set_defaults(func=cmd_run)
+
+    p = command("render", "the whole session as one WAV file, with its timeline as JSON", [library, speech])
+    p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
+    p.add_argument("-o", "--output", metavar="OUT.wav", required=True, help="the WAV file to write")
+    p.add_argument("--timeline", metavar="OUT.json", help="also write the plan, as `unknot plan --json` prints it")
+    p.set_defaults(func=cmd_render)
+
+    p = command("voices", "list the speech engine's voices", [speech])
+    p.set_defaults(func=cmd_voices)
 
     p = command("validate", "check routine files; exit 0 if all are valid, 1 if any is not, 2 on bad usage")
     p.add_argument("paths", metavar="PATH", nargs="+", help="routine files, or folders to search")

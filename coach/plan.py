@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from coach import model as m
 
-CHIME_SECONDS = {"bell": 2.5, "soft": 1.2, "rise": 0.8, "fall": 0.8}
+CHIME_SECONDS = {"bell": 2.5, "soft": 1.0, "rise": 0.8, "fall": 0.8}
 PHASE_CHIMES = ("rise", "soft", "fall")  # sound-only cues for inhale, hold, exhale
 SPEECH_GAP = 0.6  # a breath of silence after a spoken step, before the next one starts
 RENDER_WAIT_SECONDS = 5.0
@@ -324,7 +324,7 @@ class _Builder:
                     self.sound(t, "chime", sound=PHASE_CHIMES[i], until=t + length)
                 if i == 0 and step.count:
                     for second in range(1, math.ceil(length)):
-                        self.speak(t + second, _number(second + 1), gives_way=True, until=t + length)
+                        self.speak(t + second, _number(second + 1), until=t + length)
                 t += length
         self.t = t0 + step.cycles * breath.cycle
 

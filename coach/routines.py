@@ -29,6 +29,7 @@ from coach.yamlsrc import Mark, Node, YamlError, parse
 
 SCHEMA_FILE = "routine-1.schema.json"
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")  # used with fullmatch
+DEFAULT_IN = "Breathe in"
 STEP_KINDS = ("say", "pause", "chime", "breathe", "hold", "stretch", "imagery", "timer", "wait", "repeat")
 
 PathParts = tuple[str | int, ...]
@@ -278,7 +279,9 @@ class _Checker:
                 breath=self.breath(here, body, breath),
                 count=bool(body.get("count", False)),
                 cues=(
-                    self.text((*here, "cues", "inhale"), cues.get("inhale", "Breathe in")) or "",
+                    # Counted, the in-breath starts "In, two, three": short enough to fit its second.
+                    self.text((*here, "cues", "inhale"), cues.get("inhale", "In" if body.get("count") else DEFAULT_IN))
+                    or "",
                     self.text((*here, "cues", "hold"), cues.get("hold", "Hold")) or "",
                     self.text((*here, "cues", "exhale"), cues.get("exhale", "Breathe out")) or "",
                 ),

@@ -1,0 +1,195 @@
+"""Sound output: one device for the whole session, sounds placed on the monotonic clock.
+
+The device asks for samples on its own thread. Each request tells us when its first sample will be
+heard (the callback's monotonic time plus the output latency). We keep the smallest seen offset
+between the device's sample count and the monotonic clock over a sliding window: callbacks can be
+late but never early, so the minimum tracks the device clock without its jitter, and a device clock
+that runs slightly fast or slow is followed instead of drifting away from the plan.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Generator
+from typing import Protocol
+
+import numpy as np
+
+from coach.quiet import quiet_stderr
+from coach.sound import SAMPLE_RATE, Sound
+
+BUFFER_MSEC = 20  # the device's buffer: also how long a stop() takes at most, before the server's share
+WINDOW_SECONDS = 2.0  # how far back the clock estimate looks
+LATE_SKIP = 0.05  # a sound started later than this skips what should already have been heard
+
+
+class SoundOutput(Protocol):
+    def play(self, sound: Sound, at: float) -> None:
+        """Play `sound` so that its first sample is heard at monotonic time `at`."""
+        ...
+
+    def stop(self) -> None:
+        """Silence at once: what plays and what is scheduled."""
+        ...
+
+    def sounding_until(self) -> float:
+        """Monotonic time when the last scheduled sound ends (0 when none)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class NoSoundDevice(Exception):
+    pass
+
+
+class NullOutput:
+    """No device: sessions run on time, in silence."""
+
+    def __init__(self) -> None:
+        self.until = 0.0
+
+    def play(self, sound: Sound, at: float) -> None:
+        self.until = max(self.until, at + len(sound) / SAMPLE_RATE)
+
+    def stop(self) -> None:
+        self.until = 0.0
+
+    def sounding_until(self) -> float:
+        return self.until
+
+    def close(self) -> None:
+        pass
+
+
+class _Scheduled:
+    __slots__ = ("at", "position", "sound")
+
+    def __init__(self, sound: Sound, at: float) -> None:
+        self.sound = sound
+        self.at = at
+        self.position = -1  # next sample to play; -1 until it has started
+
+
+class MiniaudioOutput:
+    """Plays through PulseAudio or ALSA with miniaudio; needs no system library."""
+
+    def __init__(self, latency: float | None = None) -> None:
+        import miniaudio
+
+        self._lock = threading.Lock()
+        self._scheduled: list[_Scheduled] = []
+        self._frames = 0  # samples handed to the device so far
+        self._offsets: collections.deque[tuple[int, float]] = collections.deque()
+        self._callbacks = 0
+        self._ready = threading.Event()
+        self.latency = BUFFER_MSEC / 1000 if latency is None else latency
+        self.error: str | None = None
+        with quiet_stderr():
+            try:
+                devices = miniaudio.Devices()
+                real = [d for d in devices.get_playbacks() if not d["name"].startswith("Discard all samples")]
+                if not real:
+                    raise NoSoundDevice(f"no sound output device was found ({devices.backend})")
+                self.backend = devices.backend
+                self._device = miniaudio.PlaybackDevice(
+                    output_format=miniaudio.SampleFormat.SIGNED16,
+                    nchannels=1,
+                    sample_rate=SAMPLE_RATE,
+                    buffersize_msec=BUFFER_MSEC,
+                    app_name="Unknot",
+                )
+                generator = self._generate()
+                next(generator)
+                self._device.start(generator)
+            except miniaudio.MiniaudioError as error:
+                raise NoSoundDevice(f"the sound output cannot be opened ({error})") from None
+
+    def wait_ready(self, timeout: float = 3.0) -> bool:
+        """Wait until the device asks for sound steadily; its first request can stall for a second."""
+        return self._ready.wait(timeout)
+
+    def _generate(self) -> Generator[bytes, int, None]:
+        frames = yield b""
+        while True:
+            now = time.monotonic()
+            out = np.zeros(frames, dtype=np.float32)
+            with self._lock:
+                first_heard = self._first_heard(now)
+                keep = []
+                for item in self._scheduled:
+                    if self._mix(item, out, first_heard):
+                        keep.append(item)
+                self._scheduled = keep
+                self._frames += frames
+            self._callbacks += 1
+            if self._callbacks > 3:
+                self._ready.set()
+            frames = yield (np.clip(out, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+    def _first_heard(self, now: float) -> float:
+        """When the first sample of this request will be heard, by the smoothed device clock."""
+        offset = now - self._frames / SAMPLE_RATE
+        self._offsets.append((self._frames, offset))
+        while self._offsets and self._offsets[0][0] < self._frames - WINDOW_SECONDS * SAMPLE_RATE:
+            self._offsets.popleft()
+        # The minimum is the least delayed callback; the newest sample keeps a slow drift followed.
+        best = min(o for _, o in self._offsets)
+        return best + self._frames / SAMPLE_RATE + self.latency
+
+    @staticmethod
+    def _mix(item: _Scheduled, out: np.ndarray, first_heard: float) -> bool:
+        """Adds the part of `item` that falls in this request; False once it has finished."""
+        frames = len(out)
+        if item.position < 0:
+            start = round((item.at - first_heard) * SAMPLE_RATE)
+            if start >= frames:
+                return True  # not yet
+            if start >= 0:
+                item.position = 0
+                dest = start
+            else:
+                late = -start / SAMPLE_RATE
+                item.position = -start if late > LATE_SKIP else 0
+                dest = 0
+        else:
+            dest = 0
+        chunk = item.sound[item.position : item.position + frames - dest]
+        out[dest : dest + len(chunk)] += chunk
+        item.position += len(chunk)
+        return item.position < len(item.sound)
+
+    def play(self, sound: Sound, at: float) -> None:
+        with self._lock:
+            self._scheduled.append(_Scheduled(sound, at))
+
+    def stop(self) -> None:
+        with self._lock:
+            self._scheduled = []
+
+    def sounding_until(self) -> float:
+        with self._lock:
+            ends = [
+                s.at + len(s.sound) / SAMPLE_RATE if s.position < 0 else time.monotonic()
+                + (len(s.sound) - s.position) / SAMPLE_RATE + self.latency
+                for s in self._scheduled
+            ]
+        return max(ends, default=0.0)
+
+    def close(self) -> None:
+        with quiet_stderr():
+            self._device.close()
+
+
+def open_output() -> tuple[SoundOutput, str | None]:
+    """The sound device, or a silent stand-in and the one-line reason why there is no sound."""
+    try:
+        output = MiniaudioOutput()
+    except NoSoundDevice as error:
+        return NullOutput(), f"no sound: {error}; carrying on in text, on time"
+    except (ImportError, OSError) as error:
+        return NullOutput(), f"no sound: {error}; carrying on in text, on time"
+    output.wait_ready()
+    return output, None

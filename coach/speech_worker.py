@@ -1,0 +1,146 @@
+"""The pyttsx3 worker, run as `python -m coach.speech_worker` by coach.speech: one pyttsx3 engine for its life.
+
+pyttsx3 and espeak-ng print to stdout ("Audio saved to ...") and can crash or hang, so they live in
+this process, away from the app. JSON lines: the first line out is a greeting, then one reply per
+request line in:
+
+    {"op": "render", "text", "path", "voice", "rate", "volume"}  ->  {"ok": true, "tries": 1}
+    {"op": "voices"}                                             ->  {"ok": true, "voices": [...]}
+    {"op": "voice", "voice"}                                     ->  {"ok": true} when pyttsx3 takes it
+
+A failure is {"ok": false, "kind": "missing" | "start" | "voice" | "render" | "request", "error": "..."}.
+The worker ends when its stdin closes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import wave
+from typing import Any, TextIO
+
+# pyttsx3's espeak driver calls espeak_Cancel() before every utterance (espeak_IsPlaying() is often
+# true even though nothing plays), and about one utterance in a hundred then comes out with no
+# samples at all. A WAV with no frames is always this (espeak ends every utterance with a pause).
+RENDER_TRIES = 4
+
+
+def _frames(path: str) -> int:
+    try:
+        with wave.open(path, "rb") as handle:
+            return handle.getnframes()
+    except (OSError, EOFError, wave.Error):
+        return 0
+
+
+def _private_stdout() -> TextIO:
+    """The real stdout as a private reply channel; fd 1 and sys.stdout then go to /dev/null.
+
+    Done at the fd level so prints from pyttsx3 and from native code can never reach the protocol.
+    """
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)  # os.dup: not inherited by children
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    return replies
+
+
+class _Engine:
+    def __init__(self, pyttsx3: Any) -> None:
+        self.engine = pyttsx3.init()
+        self.default_voice: str | None = self.engine.getProperty("voice")
+        self.errors: list[str] = []
+        # pyttsx3 swallows errors in setProperty (an unknown voice keeps the old one); this hears them.
+        self.engine.connect("error", self._on_error)
+
+    def _on_error(self, **kwargs: Any) -> None:
+        self.errors.append(str(kwargs.get("exception") or "an error"))
+
+    def set_voice(self, voice: str | None) -> dict[str, Any] | None:
+        self.errors.clear()
+        self.engine.setProperty("voice", voice if voice is not None else self.default_voice)
+        if self.errors:
+            return {"ok": False, "kind": "voice", "error": self.errors[0]}
+        return None
+
+    def render(self, request: dict[str, Any]) -> dict[str, Any]:
+        failed = self.set_voice(request.get("voice"))
+        if failed:
+            return failed
+        self.engine.setProperty("rate", int(request["rate"]))
+        self.engine.setProperty("volume", float(request["volume"]))
+        path = str(request["path"])
+        for tries in range(1, RENDER_TRIES + 1):
+            self.errors.clear()
+            # Never say(): the espeak driver would play through aplay and keep the last save target.
+            self.engine.save_to_file(str(request["text"]), path)
+            self.engine.runAndWait()
+            if self.errors:
+                return {"ok": False, "kind": "render", "error": self.errors[0]}
+            if not os.path.exists(path):
+                return {"ok": False, "kind": "render", "error": "pyttsx3 wrote no sound file"}
+            if _frames(path) > 0:
+                return {"ok": True, "tries": tries}
+        return {"ok": False, "kind": "render", "error": f"pyttsx3 made an empty sound file {RENDER_TRIES} times"}
+
+    def voices(self) -> dict[str, Any]:
+        found = []
+        for voice in self.engine.getProperty("voices"):
+            found.append({
+                "id": str(voice.id),
+                "name": str(voice.name or voice.id),
+                "languages": [str(language) for language in (voice.languages or [])],
+                "gender": str(voice.gender).lower() if voice.gender else None,
+            })
+        return {"ok": True, "voices": found}
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        if op == "render":
+            return self.render(request)
+        if op == "voices":
+            return self.voices()
+        if op == "voice":
+            return self.set_voice(request.get("voice")) or {"ok": True}
+        return {"ok": False, "kind": "request", "error": f"unknown op {op!r}"}
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the worker by closing its stdin
+    replies = _private_stdout()
+
+    def reply(answer: dict[str, Any]) -> None:
+        replies.write(json.dumps(answer) + "\n")
+        replies.flush()
+
+    try:
+        import pyttsx3
+    except ImportError as error:
+        reply({"ok": False, "kind": "missing", "error": str(error)})
+        return 1
+    try:
+        engine = _Engine(pyttsx3)
+    except Exception as error:
+        reply({"ok": False, "kind": "start", "error": f"{type(error).__name__}: {error}"})
+        return 1
+    reply({"ok": True, "ready": True, "default_voice": engine.default_voice})
+
+    for line in io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8"):
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+            answer = engine.handle(request) if isinstance(request, dict) else {
+                "ok": False, "kind": "request", "error": "a request must be a JSON object"}
+        except Exception as error:
+            answer = {"ok": False, "kind": "render", "error": f"{type(error).__name__}: {error}"}
+        reply(answer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""`unknot run`: a spoken session in the terminal, for eyes-closed use.
+
+One status line, rewritten in place on a terminal; plain lines when the output is a file or pipe.
+Keys: space pause/resume, n next, b back, r repeat, q stop. With no terminal on stdin nobody can
+press next, so a `wait` goes on by itself after a few seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import sys
+import termios
+import threading
+import tty
+from collections.abc import Iterator
+from typing import TextIO
+
+from coach.plan import RENDER_WAIT_SECONDS, Plan
+from coach.session import (
+    CueSounded,
+    Event,
+    Finished,
+    Paused,
+    Player,
+    Resumed,
+    Session,
+    Status,
+    StepStarted,
+    Waiting,
+)
+
+KEYS = {" ": "toggle_pause", "p": "toggle_pause", "n": "next", "b": "back", "r": "repeat", "q": "stop", "\x1b": "stop"}
+HELP = "space pause · n next · b back · r repeat · q stop"
+TICK = 0.2  # how often the status line is redrawn
+
+
+def clock(seconds: float) -> str:
+    total = max(0, round(seconds))
+    minutes, secs = divmod(total, 60)
+    return f"{minutes}:{secs:02}"
+
+
+def status_line(status: Status) -> str:
+    if status.step is None:
+        return "starting…"
+    parts = [status.step.name]
+    if status.state == "paused":
+        parts.append("PAUSED")
+    elif status.state == "waiting":
+        parts.append("say or press n for next")
+    elif status.phase:
+        parts.append(f"{ {'inhale': 'breathe in', 'exhale': 'breathe out'}.get(status.phase, status.phase)} "
+                     f"{status.phase_left:.0f}")
+    parts.append(f"step {clock(status.step_left)} left")
+    parts.append(f"session {clock(status.session_left)} left")
+    return " · ".join(parts)
+
+
+@contextlib.contextmanager
+def raw_keys(stream: TextIO) -> Iterator[bool]:
+    """Single keys without Enter, when `stream` is a terminal; yields whether it is."""
+    if not stream.isatty():
+        yield False
+        return
+    fd = stream.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        yield True
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+class TerminalRun:
+    def __init__(self, plan: Plan, out: TextIO = sys.stdout) -> None:
+        self.plan = plan
+        self.out = out
+        self.live = out.isatty()
+        self._lock = threading.Lock()
+        self.result: Finished | None = None
+
+    def print(self, line: str) -> None:
+        with self._lock:
+            if self.live:
+                self.out.write("\r\x1b[K")
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            self.print(f"[{event.step.index + 1}/{event.count}] {event.step.name}")
+        elif isinstance(event, CueSounded) and event.cue.kind == "speech" and not self.live:
+            self.print(f"    “{event.cue.text}”")
+        elif isinstance(event, Paused):
+            self.print("paused")
+        elif isinstance(event, Resumed):
+            self.print("going on")
+        elif isinstance(event, Waiting):
+            self.print("waiting: press n (or say next) when you are ready")
+        elif isinstance(event, Finished):
+            self.result = event
+
+    def run(self, player: Player, stdin: TextIO = sys.stdin) -> Finished:
+        session = Session(player)
+        with raw_keys(stdin) as keys:
+            if not keys:
+                player.wait_limit = RENDER_WAIT_SECONDS
+            elif self.live:
+                self.print(HELP)
+            session.start()
+            try:
+                while not session.join(timeout=0 if keys else TICK):
+                    if keys:
+                        ready, _, _ = select.select([stdin], [], [], TICK)
+                        if ready:
+                            key = os.read(stdin.fileno(), 1).decode("utf-8", "replace").lower()
+                            if key in KEYS:
+                                session.command(KEYS[key])
+                    if self.live:
+                        with self._lock:
+                            self.out.write("\r\x1b[K" + status_line(session.status())[: self._width()])
+                            self.out.flush()
+            except KeyboardInterrupt:
+                session.command("stop")
+                session.join(timeout=2.0)
+        if self.live:
+            self.print("")
+        assert self.result is not None
+        return self.result
+
+    def _width(self) -> int:
+        try:
+            return os.get_terminal_size(self.out.fileno()).columns - 1
+        except OSError:
+            return 100
