@@ -58,18 +58,6 @@ def _speech_settings(args: argparse.Namespace) -> SpeechSettings:
     )
 
 
-def _open_speech(args: argparse.Namespace, notices: list[str]) -> Speech:
-    """The chosen engine, or the silent one with a notice when it cannot run here."""
-    speech = Speech(_speech_settings(args))
-    try:
-        speech.check()
-    except SpeechError as error:
-        speech.close()
-        notices.append(f"no speech: {error}; carrying on with text and chimes")
-        speech = Speech(SpeechSettings(engine="silent", rate=args.rate))
-    return speech
-
-
 def _progress(label: str) -> Callable[[int, int], None]:
     """A progress bar on stderr, shown only once the work has taken more than half a second."""
     started = time.monotonic()
@@ -90,16 +78,22 @@ def _progress(label: str) -> Callable[[int, int], None]:
     return report
 
 
-def _spoken_plan(routine: Routine, speech: Speech, speak: bool = True) -> Plan:
-    """Render every text the routine speaks, then compile the plan with their real lengths."""
+def _prepare_speech(args: argparse.Namespace, routine: Routine, notices: list[str], speak: bool = True
+                    ) -> tuple[Speech, Plan]:
+    """Render every text the routine speaks (the engine starts only if something is not cached), then
+    compile the plan with their real lengths. An engine that cannot run here gives way to the silent
+    one, with a notice."""
+    speech = Speech(_speech_settings(args))
     if not speak:
-        return compile_plan(routine, SilentDurations(speech.settings.rate))
+        return speech, compile_plan(routine, SilentDurations(args.rate))
     texts = compile_plan(routine, SilentDurations()).texts()
     try:
         speech.prepare(texts, _progress("preparing speech"))
     except SpeechError as error:
-        raise UsageError(str(error)) from None
-    return compile_plan(routine, speech)
+        speech.close()
+        notices.append(f"no speech: {error}; carrying on with text and chimes")
+        speech = Speech(SpeechSettings(engine="silent", rate=args.rate))
+    return speech, compile_plan(routine, speech)
 
 
 def _cue_sounds(speech: Speech, speak: bool = True) -> Callable[[Cue], Sound | None]:
@@ -283,10 +277,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     routine = _resolve(args.routine, args)
     filter_stderr()
     notices: list[str] = []
-    with _open_speech(args, notices) as speech:
-        for notice in notices:
-            print(f"unknot: {notice}", file=sys.stderr)
-        plan = _spoken_plan(routine, speech)
+    speech, plan = _prepare_speech(args, routine, notices)
+    speech.close()
+    for notice in notices:
+        print(f"unknot: {notice}", file=sys.stderr)
     if args.json:
         print(json.dumps(plan.to_json(), indent=1, ensure_ascii=False))
     else:
@@ -372,8 +366,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The sound device can take a second to start: open it while speech is prepared.
     opener = threading.Thread(target=lambda: opened.append(open_output()), daemon=True)
     opener.start()
-    with _open_speech(args, notices) as speech:
-        plan = _spoken_plan(routine, speech, speak=not args.no_voice)
+    speech, plan = _prepare_speech(args, routine, notices, speak=not args.no_voice)
+    with speech:
         opener.join()
         output, problem = opened[0]
         if problem:
@@ -399,10 +393,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     filter_stderr()
     notices: list[str] = []
     started = time.perf_counter()
-    with _open_speech(args, notices) as speech:
-        for notice in notices:
-            print(f"unknot: {notice}", file=sys.stderr)
-        plan = _spoken_plan(routine, speech)
+    speech, plan = _prepare_speech(args, routine, notices)
+    for notice in notices:
+        print(f"unknot: {notice}", file=sys.stderr)
+    with speech:
         out = Path(args.output)
         try:
             result = render(plan, _cue_sounds(speech), out, Path(args.timeline) if args.timeline else None)

@@ -6,8 +6,6 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
-
 from coach.library import content_dir
 from coach.yamlsrc import YamlError, parse
 
@@ -79,6 +77,8 @@ def load_red_flags(path: Path | None = None) -> RedFlags:
     except YamlError as error:
         raise ValueError(f"{path}:{error.mark.line}:{error.mark.col}: {error.message}") from None
     data = root.plain()
+    import jsonschema  # slow to import; only this command needs it
+
     problem = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_SCHEMA).iter_errors(data))
     if problem is not None:
         node = root.at(tuple(problem.absolute_path)) or root

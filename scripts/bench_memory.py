@@ -1,0 +1,271 @@
+"""Does memory grow over a long session?
+
+    .venv/bin/python scripts/bench_memory.py [--minutes N] [--hours H]
+
+(a) a 2-hour session played by the Player on a fake clock, every wake-up and every status redraw of the
+    terminal front end in order, sounds (synthetic, cached per text as Speech caches them) handed to an
+    output that drops them; Python's allocations (tracemalloc) sampled every simulated 5 minutes;
+(b) the real `unknot run --tts silent` on the real clock for N minutes (default 20), with no sound
+    server and no terminal; its resident memory (VmRSS in /proc/PID/status) sampled every 30 s.
+
+Prints figures; asserts nothing. Stops by itself: (b) is ended if it runs a minute past its length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from coach.chimes import chime
+from coach.plan import Cue, Plan, SilentDurations, compile_plan
+from coach.routines import load_text
+from coach.session import Player
+from coach.sound import SAMPLE_RATE, Sound
+from coach.terminal import TICK, TerminalRun, status_line
+from coach.testing import FakeClock
+
+ROOT = Path(__file__).resolve().parent.parent
+UNKNOT = Path(sys.executable).parent / "unknot"
+SAMPLE_EVERY = 300.0  # simulated seconds between samples in (a)
+RSS_EVERY = 30.0  # real seconds between samples in (b)
+
+
+def rounds(times: int) -> str:
+    """`times` rounds of 10 minutes each: counted breathing, imagery, a chime and a timer with reminders."""
+    return f"""\
+title: Long session
+steps:
+  - say: Lie on your back and let the floor take your weight.
+  - repeat:
+      times: {times}
+      steps:
+        - breathe: {{cycles: 18, count: true}}
+        - imagery:
+            breaths_per_line: 1
+            lines:
+              - Picture a tight knot in your lower back.
+              - As you breathe out, it loosens a little.
+              - Warmth spreads into the muscle.
+              - The strands slide apart.
+              - Your back sinks into the floor.
+              - Let the floor hold you.
+        - chime: soft
+        - timer:
+            duration: 6m
+            say: Rest here, breathing slowly.
+            remind_every: 1m
+            reminder: "{{remaining}} left."
+  - say: Well done.
+"""
+
+
+def minutes_routine(minutes: int) -> str:
+    """About `minutes` minutes: one round of breathing and imagery (30 s each) a minute."""
+    return f"""\
+title: Memory run
+steps:
+  - say: Lie on your back and let the floor take your weight.
+  - repeat:
+      times: {minutes}
+      steps:
+        - breathe: {{cycles: 3, count: true}}
+        - imagery:
+            lines:
+              - As you breathe out, the knot loosens.
+              - Warmth spreads into the muscle.
+              - Your back sinks into the floor.
+"""
+
+
+class DropOutput:
+    """A sound output that takes every sound and drops it, remembering only how many and until when."""
+
+    def __init__(self) -> None:
+        self.plays = 0
+        self.stops = 0
+        self.until = 0.0
+
+    def play(self, sound: Sound, at: float) -> None:
+        self.plays += 1
+        self.until = max(self.until, at + len(sound) / SAMPLE_RATE)
+
+    def stop(self) -> None:
+        self.stops += 1
+        self.until = 0.0
+
+    def sounding_until(self) -> float:
+        return self.until
+
+    def close(self) -> None:
+        pass
+
+
+class SyntheticSpeech:
+    """Sounds for cues: a quiet tone per distinct text, made once and kept, as Speech keeps its sounds."""
+
+    def __init__(self) -> None:
+        self.sounds: dict[str, Sound] = {}
+
+    def __call__(self, cue: Cue) -> Sound | None:
+        if cue.kind == "chime" and cue.sound:
+            return chime(cue.sound)
+        if cue.kind == "speech" and cue.text:
+            if cue.text not in self.sounds:
+                count = round((cue.dur or 0.5) * SAMPLE_RATE)
+                tone = 0.1 * np.sin(2 * np.pi * 200 * np.arange(count) / SAMPLE_RATE)
+                self.sounds[cue.text] = tone.astype(np.float32)
+            return self.sounds[cue.text]
+        return None
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:.2f} MiB"
+
+
+def fake_clock_session(hours: float) -> None:
+    routine = load_text(rounds(round(hours * 6)), "long.yaml", "long")
+    plan: Plan = compile_plan(routine, SilentDurations())
+    print(f"(a) {plan.duration / 3600:.2f}-hour session on a fake clock: {len(plan.cues):,} cues, "
+          f"{len(plan.steps):,} steps")
+    clock = FakeClock(0.0)
+    output = DropOutput()
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        front = TerminalRun(plan, out=devnull)  # prints a line per event, as into a pipe
+        speech = SyntheticSpeech()
+        player = Player(plan, output, speech, front.on_event)
+        tracemalloc.start()
+        started = time.perf_counter()
+        samples: list[tuple[float, int]] = [(0.0, tracemalloc.get_traced_memory()[0])]
+        player.start(clock.now())
+        wake: float | None = clock.now()
+        next_tick = clock.now() + TICK
+        next_sample = SAMPLE_EVERY
+        wakes = ticks = 0
+        while player.state != "finished":
+            if wake is None:  # a wait: nobody can press next here, so go on at once
+                player.next(clock.now())
+                wake = player.update(clock.now())
+                continue
+            clock.t = min(wake, next_tick)
+            if clock.t >= wake:
+                wakes += 1
+            if clock.t >= next_tick:
+                status_line(player.status(clock.now()))  # the terminal's redraw, every TICK
+                next_tick += TICK
+                ticks += 1
+            wake = player.update(clock.now())
+            while player.position(clock.now()) >= next_sample:
+                samples.append((next_sample, tracemalloc.get_traced_memory()[0]))
+                next_sample += SAMPLE_EVERY
+        took = time.perf_counter() - started
+        if samples[-1][0] < plan.duration:
+            samples.append((plan.duration, tracemalloc.get_traced_memory()[0]))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    print(f"  played in {took:.1f} s: {wakes:,} wake-ups, {ticks:,} status redraws, {output.plays:,} sounds handed"
+          f" to the output")
+    print("  traced Python memory (current) by session time:")
+    for at, current in samples:
+        print(f"    {at / 60:6.1f} min  {mib(current)}")
+    five = next(current for at, current in samples if at >= SAMPLE_EVERY)
+    cached = sum(sound.nbytes for sound in speech.sounds.values())
+    print(f"  growth from 5 min to the end: {(samples[-1][1] - five) / 1024:+.1f} KiB"
+          f" ({mib(five)} -> {mib(samples[-1][1])}); peak {mib(peak)}")
+    print(f"  of the memory at the end, {mib(cached)} are the {len(speech.sounds)} distinct texts' sounds, kept as"
+          " Speech keeps them; every text has been heard once by the end of the first 10-minute round")
+    ten = next(current for at, current in samples if at >= 2 * SAMPLE_EVERY)
+    before_end = [current for at, current in samples if at <= plan.duration - SAMPLE_EVERY / 2][-1]
+    print(f"  growth from 10 min to the last sample before the end: {(before_end - ten) / 1024:+.1f} KiB")
+
+
+def rss(pid: int) -> tuple[int, int] | None:
+    """VmRSS and VmHWM of a process, in KiB; None once it has gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    values = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0])
+    if "VmRSS" not in values:
+        return None  # a zombie
+    return values["VmRSS"], values.get("VmHWM", 0)
+
+
+def real_run(minutes: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="unknot-bench-memory-"))
+    routine = folder / "memory-run.yaml"
+    routine.write_text(minutes_routine(minutes), encoding="utf-8")
+    plan = compile_plan(load_text(routine.read_text(), str(routine), "memory-run"), SilentDurations())
+    print(f"\n(b) `unknot run --tts silent` on a {plan.duration / 60:.1f}-minute routine, real clock, no sound server,"
+          f" stdin not a terminal; VmRSS every {RSS_EVERY:.0f} s")
+    env = dict(os.environ)
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env[name] = str(folder / name.lower())
+    env["PULSE_SERVER"] = "unix:/nonexistent/socket"
+    out = (folder / "stdout.txt").open("w")
+    err = (folder / "stderr.txt").open("w")
+    started = time.monotonic()
+    process = subprocess.Popen([str(UNKNOT), "run", "--tts", "silent", str(routine)], stdin=subprocess.DEVNULL,
+                               stdout=out, stderr=err, cwd=ROOT, env=env)
+    limit = started + plan.duration + 60
+    samples: list[tuple[float, int]] = []
+    hwm = 0
+    next_sample = started + RSS_EVERY
+    print("    elapsed   VmRSS")
+    while process.poll() is None:
+        if time.monotonic() > limit:
+            print("  it ran a minute past its length: ending it")
+            process.kill()
+            break
+        if time.monotonic() >= next_sample:
+            got = rss(process.pid)
+            if got is not None:
+                samples.append((time.monotonic() - started, got[0]))
+                hwm = max(hwm, got[1])
+                print(f"    {samples[-1][0] / 60:5.1f} min  {got[0] / 1024:.1f} MiB", flush=True)
+            next_sample += RSS_EVERY
+        time.sleep(0.2)
+    code = process.wait()
+    took = time.monotonic() - started
+    out.close()
+    err.close()
+    last = (folder / "stdout.txt").read_text().strip().splitlines()[-1:] or [""]
+    print(f"  exit {code} after {took:.0f} s: {last[0]}")
+    notices = (folder / "stderr.txt").read_text().strip()
+    if notices:
+        print(f"  stderr: {notices}")
+    if len(samples) >= 2:
+        growth = samples[-1][1] - samples[0][1]
+        print(f"  growth from {samples[0][0] / 60:.1f} min to {samples[-1][0] / 60:.1f} min: {growth:+d} KiB"
+              f" ({samples[0][1] / 1024:.1f} -> {samples[-1][1] / 1024:.1f} MiB);"
+              f" peak RSS (VmHWM) {hwm / 1024:.1f} MiB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=int, default=20, help="length of the real run in (b), 1 to 100 (default 20)")
+    parser.add_argument("--hours", type=float, default=2.0, help="length of the fake-clock session in (a) (default 2)")
+    args = parser.parse_args()
+    if not 1 <= args.minutes <= 100:
+        parser.error("--minutes takes 1 to 100")
+    if not 1 / 6 <= args.hours <= 3.5:
+        parser.error("--hours takes 0.17 to 3.5 (routines are at most 4 hours)")
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+    fake_clock_session(args.hours)
+    real_run(args.minutes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
