@@ -17,6 +17,7 @@ from coach.library import Entry, Library, load_library, read_folder, user_routin
 from coach.model import Routine
 from coach.plan import Cue, Plan, SilentDurations, compile_plan
 from coach.quiet import filter_stderr
+from coach.quiet import notice as quiet_notice
 from coach.routines import ID_PATTERN, NOT_ROUTINES, RoutineError, load_file, schema
 from coach.safety import load_red_flags
 from coach.sound import Sound
@@ -280,7 +281,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     speech, plan = _prepare_speech(args, routine, notices)
     speech.close()
     for notice in notices:
-        print(f"unknot: {notice}", file=sys.stderr)
+        quiet_notice(f"unknot: {notice}")
     if args.json:
         print(json.dumps(plan.to_json(), indent=1, ensure_ascii=False))
     else:
@@ -373,7 +374,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if problem:
             notices.append(problem)
         for notice in notices:
-            print(f"unknot: {notice}", file=sys.stderr)
+            quiet_notice(f"unknot: {notice}")
         print(f"{routine.title}: about {clock(plan.duration)}" + (" plus waits" if plan.has_waits else ""))
         front = TerminalRun(plan)
         player = Player(plan, output, _cue_sounds(speech, speak=not args.no_voice), front.on_event)
@@ -395,7 +396,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     speech, plan = _prepare_speech(args, routine, notices)
     for notice in notices:
-        print(f"unknot: {notice}", file=sys.stderr)
+        quiet_notice(f"unknot: {notice}")
     with speech:
         out = Path(args.output)
         try:

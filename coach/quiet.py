@@ -67,3 +67,14 @@ def _drain() -> None:
     os.dup2(devnull, 2)
     os.close(devnull)
     _filter[1].join(timeout=1.0)
+
+
+def notice(text: str) -> None:
+    """A line for the user on stderr, in order with stdout: straight to the terminal, past the filter."""
+    line = (text + "\n").encode("utf-8", "replace")
+    sys.stdout.flush()
+    if _filter is not None:
+        os.write(_filter[0], line)
+    else:
+        sys.stderr.buffer.write(line)
+        sys.stderr.flush()

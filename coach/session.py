@@ -134,9 +134,10 @@ class Player:
 
     # -- running ------------------------------------------------------------------------------------
 
-    def start(self, now: float) -> None:
+    def start(self, now: float, lead: float = 0.0) -> None:
+        """Start; with a `lead`, plan time 0 falls that much later, so the first sound starts on time."""
         self.state = "playing"
-        self._anchor = now
+        self._anchor = now + lead
         self.update(now)
 
     def update(self, now: float) -> float | None:
@@ -319,7 +320,7 @@ class Session:
 
     def _run(self) -> None:
         with self._lock:
-            self.player.start(self.clock.now())
+            self.player.start(self.clock.now(), lead=LEAD)
         while True:
             with self._lock:
                 wake = self.player.update(self.clock.now())

@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import sys
+import time
 import wave
 from typing import Any, TextIO
 
@@ -34,6 +35,23 @@ def _frames(path: str) -> int:
             return handle.getnframes()
     except (OSError, EOFError, wave.Error):
         return 0
+
+
+def _settled(path: str, timeout: float = 2.0) -> bool:
+    """Whether `path` becomes a WAV with samples that stops growing. A fresh engine's first
+    runAndWait() can return before espeak has written the file at all."""
+    deadline = time.monotonic() + timeout
+    last, still = -1, 0
+    while time.monotonic() < deadline:
+        size = os.path.getsize(path) if os.path.exists(path) else -1
+        still = still + 1 if size == last and size > 0 else 0
+        if still and _frames(path) > 0:
+            return True
+        if still >= 20:  # written, unchanged for 0.2 s and empty: render it again
+            return False
+        last = size
+        time.sleep(0.01)
+    return False
 
 
 def _private_stdout() -> TextIO:
@@ -81,11 +99,9 @@ class _Engine:
             self.engine.runAndWait()
             if self.errors:
                 return {"ok": False, "kind": "render", "error": self.errors[0]}
-            if not os.path.exists(path):
-                return {"ok": False, "kind": "render", "error": "pyttsx3 wrote no sound file"}
-            if _frames(path) > 0:
+            if _settled(path):
                 return {"ok": True, "tries": tries}
-        return {"ok": False, "kind": "render", "error": f"pyttsx3 made an empty sound file {RENDER_TRIES} times"}
+        return {"ok": False, "kind": "render", "error": f"pyttsx3 made no sound file {RENDER_TRIES} times"}
 
     def voices(self) -> dict[str, Any]:
         found = []

@@ -49,7 +49,7 @@ def status_line(status: Status) -> str:
     if status.state == "paused":
         parts.append("PAUSED")
     elif status.state == "waiting":
-        parts.append("say or press n for next")
+        parts.append("press n for next")
     elif status.phase:
         parts.append(f"{ {'inhale': 'breathe in', 'exhale': 'breathe out'}.get(status.phase, status.phase)} "
                      f"{status.phase_left:.0f}")
@@ -73,6 +73,15 @@ def raw_keys(stream: TextIO) -> Iterator[bool]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
+def read_key(fd: int) -> str:
+    """One key press. An arrow or function key sends Escape and more bytes at once: that is not Escape."""
+    key = os.read(fd, 1).decode("utf-8", "replace").lower()
+    if key == "\x1b" and select.select([fd], [], [], 0.05)[0]:
+        os.read(fd, 32)
+        return ""
+    return key
+
+
 class TerminalRun:
     def __init__(self, plan: Plan, out: TextIO = sys.stdout) -> None:
         self.plan = plan
@@ -80,6 +89,7 @@ class TerminalRun:
         self.live = out.isatty()
         self._lock = threading.Lock()
         self.result: Finished | None = None
+        self.waits_alone = False
 
     def print(self, line: str) -> None:
         with self._lock:
@@ -98,7 +108,10 @@ class TerminalRun:
         elif isinstance(event, Resumed):
             self.print("going on")
         elif isinstance(event, Waiting):
-            self.print("waiting: press n (or say next) when you are ready")
+            if self.waits_alone:
+                self.print(f"waiting {RENDER_WAIT_SECONDS:g} s (no keyboard), then going on")
+            else:
+                self.print("waiting: press n when you are ready")
         elif isinstance(event, Finished):
             self.result = event
 
@@ -107,6 +120,7 @@ class TerminalRun:
         with raw_keys(stdin) as keys:
             if not keys:
                 player.wait_limit = RENDER_WAIT_SECONDS
+                self.waits_alone = True
             elif self.live:
                 self.print(HELP)
             session.start()
@@ -115,12 +129,15 @@ class TerminalRun:
                     if keys:
                         ready, _, _ = select.select([stdin], [], [], TICK)
                         if ready:
-                            key = os.read(stdin.fileno(), 1).decode("utf-8", "replace").lower()
+                            key = read_key(stdin.fileno())
                             if key in KEYS:
                                 session.command(KEYS[key])
                     if self.live:
+                        # Never ask the session for its status while holding the print lock: the
+                        # session thread prints events while holding its own lock.
+                        line = "\r\x1b[K" + status_line(session.status())[: self._width()]
                         with self._lock:
-                            self.out.write("\r\x1b[K" + status_line(session.status())[: self._width()])
+                            self.out.write(line)
                             self.out.flush()
             except KeyboardInterrupt:
                 session.command("stop")

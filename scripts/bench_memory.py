@@ -1,12 +1,13 @@
 """Does memory grow over a long session?
 
-    .venv/bin/python scripts/bench_memory.py [--minutes N] [--hours H]
+    .venv/bin/python scripts/bench_memory.py [--minutes N] [--hours H] [--terminal]
 
 (a) a 2-hour session played by the Player on a fake clock, every wake-up and every status redraw of the
     terminal front end in order, sounds (synthetic, cached per text as Speech caches them) handed to an
     output that drops them; Python's allocations (tracemalloc) sampled every simulated 5 minutes;
 (b) the real `unknot run --tts silent` on the real clock for N minutes (default 20), with no sound
-    server and no terminal; its resident memory (VmRSS in /proc/PID/status) sampled every 30 s.
+    server and no terminal (or, with --terminal, in a tmux pane, its status line live); its resident
+    memory (VmRSS in /proc/PID/status) sampled every 30 s.
 
 Prints figures; asserts nothing. Stops by itself: (b) is ended if it runs a minute past its length.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -181,9 +184,10 @@ def fake_clock_session(hours: float) -> None:
           f" ({mib(five)} -> {mib(samples[-1][1])}); peak {mib(peak)}")
     print(f"  of the memory at the end, {mib(cached)} are the {len(speech.sounds)} distinct texts' sounds, kept as"
           " Speech keeps them; every text has been heard once by the end of the first 10-minute round")
-    ten = next(current for at, current in samples if at >= 2 * SAMPLE_EVERY)
-    before_end = [current for at, current in samples if at <= plan.duration - SAMPLE_EVERY / 2][-1]
-    print(f"  growth from 10 min to the last sample before the end: {(before_end - ten) / 1024:+.1f} KiB")
+    if plan.duration > 4 * SAMPLE_EVERY:
+        ten = next(current for at, current in samples if at >= 2 * SAMPLE_EVERY)
+        before_end = [current for at, current in samples if at <= plan.duration - SAMPLE_EVERY / 2][-1]
+        print(f"  growth from 10 min to the last sample before the end: {(before_end - ten) / 1024:+.1f} KiB")
 
 
 def rss(pid: int) -> tuple[int, int] | None:
@@ -202,49 +206,122 @@ def rss(pid: int) -> tuple[int, int] | None:
     return values["VmRSS"], values.get("VmHWM", 0)
 
 
-def real_run(minutes: int) -> None:
+class Child:
+    """`unknot run` in a child process: with no terminal (stdin /dev/null, output to files), or in a tmux pane."""
+
+    def __init__(self, folder: Path, routine: Path, terminal: bool) -> None:
+        self.folder = folder
+        self.terminal = terminal
+        self.server = f"unknot-bench-memory-{os.getpid()}"
+        env = dict(os.environ)
+        for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+            env[name] = str(folder / name.lower())
+        env["PULSE_SERVER"] = "unix:/nonexistent/socket"
+        command = [str(UNKNOT), "run", "--tts", "silent", str(routine)]
+        if terminal:
+            script = folder / "run.sh"
+            script.write_text(
+                "".join(f"export {name}={shlex.quote(env[name])}\n" for name in (
+                    "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "PULSE_SERVER"))
+                + f"cd {shlex.quote(str(ROOT))}\n"
+                + f"{' '.join(map(shlex.quote, command))} 2> {shlex.quote(str(folder / 'stderr.txt'))}\n"
+                + f"echo $? > {shlex.quote(str(folder / 'rc'))}\n",
+                encoding="utf-8",
+            )
+            self.tmux("set-option", "-g", "remain-on-exit", "on", ";", "new-session", "-d", "-s", "run",
+                      "-x", "120", "-y", "30", f"sh {shlex.quote(str(script))}")
+            self.socket = Path(self.tmux("display-message", "-p", "#{socket_path}"))
+            shell = int(self.tmux("display-message", "-p", "-t", "run", "#{pane_pid}"))
+            self.pid = self._child(shell)
+            self.process: subprocess.Popen[bytes] | None = None
+        else:
+            with (folder / "stdout.txt").open("w") as out, (folder / "stderr.txt").open("w") as err:
+                self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                                cwd=ROOT, env=env)
+            self.pid = self.process.pid
+
+    @staticmethod
+    def _child(parent: int) -> int:
+        """The process the pane's shell started: unknot."""
+        for _ in range(100):
+            try:
+                children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+            except OSError:
+                children = []
+            if children:
+                return int(children[0])
+            time.sleep(0.05)
+        raise RuntimeError("unknot did not start in the tmux pane")
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.server, "-f", "/dev/null", *args], capture_output=True,
+                              text=True, timeout=20, check=True).stdout.strip()
+
+    def running(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        return rss(self.pid) is not None
+
+    def end(self) -> str:
+        """Ends it if it still runs; its exit and last line."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            code = self.process.wait()
+            lines = (self.folder / "stdout.txt").read_text().strip().splitlines()
+            return f"exit {code}: {lines[-1] if lines else ''}"
+        try:
+            rc = self.folder / "rc"
+            for _ in range(50):  # the shell writes it a moment after unknot has gone
+                if rc.exists() and rc.read_text().strip():
+                    break
+                time.sleep(0.1)
+            status = rc.read_text().strip() if rc.exists() else "unknown (still running, or killed)"
+            lines = [line for line in self.tmux("capture-pane", "-p", "-t", "run").splitlines()
+                     if line.strip() and not line.startswith("Pane is dead")]
+            return f"exit {status}: {lines[-1] if lines else ''}"
+        finally:
+            subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=20)
+            self.socket.unlink(missing_ok=True)  # kill-server leaves it behind
+
+
+def real_run(minutes: int, terminal: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="unknot-bench-memory-"))
     routine = folder / "memory-run.yaml"
     routine.write_text(minutes_routine(minutes), encoding="utf-8")
     plan = compile_plan(load_text(routine.read_text(), str(routine), "memory-run"), SilentDurations())
+    where = ("in a 120x30 tmux terminal (status line redrawn every 0.2 s)" if terminal
+             else "stdin not a terminal, output to a file")
     print(f"\n(b) `unknot run --tts silent` on a {plan.duration / 60:.1f}-minute routine, real clock, no sound server,"
-          f" stdin not a terminal; VmRSS every {RSS_EVERY:.0f} s")
-    env = dict(os.environ)
-    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
-        env[name] = str(folder / name.lower())
-    env["PULSE_SERVER"] = "unix:/nonexistent/socket"
-    out = (folder / "stdout.txt").open("w")
-    err = (folder / "stderr.txt").open("w")
+          f" {where}; VmRSS every {RSS_EVERY:.0f} s")
     started = time.monotonic()
-    process = subprocess.Popen([str(UNKNOT), "run", "--tts", "silent", str(routine)], stdin=subprocess.DEVNULL,
-                               stdout=out, stderr=err, cwd=ROOT, env=env)
-    limit = started + plan.duration + 60
+    child = Child(folder, routine, terminal)
     samples: list[tuple[float, int]] = []
     hwm = 0
-    next_sample = started + RSS_EVERY
-    print("    elapsed   VmRSS")
-    while process.poll() is None:
-        if time.monotonic() > limit:
-            print("  it ran a minute past its length: ending it")
-            process.kill()
-            break
-        if time.monotonic() >= next_sample:
-            got = rss(process.pid)
-            if got is not None:
-                samples.append((time.monotonic() - started, got[0]))
-                hwm = max(hwm, got[1])
-                print(f"    {samples[-1][0] / 60:5.1f} min  {got[0] / 1024:.1f} MiB", flush=True)
-            next_sample += RSS_EVERY
-        time.sleep(0.2)
-    code = process.wait()
-    took = time.monotonic() - started
-    out.close()
-    err.close()
-    last = (folder / "stdout.txt").read_text().strip().splitlines()[-1:] or [""]
-    print(f"  exit {code} after {took:.0f} s: {last[0]}")
+    try:
+        limit = started + plan.duration + 60
+        next_sample = started + RSS_EVERY
+        print("    elapsed   VmRSS")
+        while child.running():
+            if time.monotonic() > limit:
+                print("  it ran a minute past its length: ending it")
+                break
+            if time.monotonic() >= next_sample:
+                got = rss(child.pid)
+                if got is not None:
+                    samples.append((time.monotonic() - started, got[0]))
+                    hwm = max(hwm, got[1])
+                    print(f"    {samples[-1][0] / 60:5.1f} min  {got[0] / 1024:.1f} MiB", flush=True)
+                next_sample += RSS_EVERY
+            time.sleep(0.2)
+        took = time.monotonic() - started
+    finally:
+        result = child.end()
+    print(f"  {result} (after {took:.0f} s)")
     notices = (folder / "stderr.txt").read_text().strip()
     if notices:
         print(f"  stderr: {notices}")
+    shutil.rmtree(folder, ignore_errors=True)
     if len(samples) >= 2:
         growth = samples[-1][1] - samples[0][1]
         print(f"  growth from {samples[0][0] / 60:.1f} min to {samples[-1][0] / 60:.1f} min: {growth:+d} KiB"
@@ -256,6 +333,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, default=20, help="length of the real run in (b), 1 to 100 (default 20)")
     parser.add_argument("--hours", type=float, default=2.0, help="length of the fake-clock session in (a) (default 2)")
+    parser.add_argument("--terminal", action="store_true",
+                        help="run (b) in a tmux terminal, with its live status line, instead of with no terminal")
     args = parser.parse_args()
     if not 1 <= args.minutes <= 100:
         parser.error("--minutes takes 1 to 100")
@@ -263,7 +342,7 @@ def main() -> int:
         parser.error("--hours takes 0.17 to 3.5 (routines are at most 4 hours)")
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
     fake_clock_session(args.hours)
-    real_run(args.minutes)
+    real_run(args.minutes, args.terminal)
     return 0
 
 

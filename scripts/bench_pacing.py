@@ -77,13 +77,27 @@ def pacing(server_env: dict[str, str], folder: Path, minutes: float, recorder_fo
         return
     with Speech(SpeechSettings()) as speech:
         sounds = [cue_sound(c, speech) for c in cues]
-    seconds = len(samples) / SAMPLE_RATE
-    first = locate(samples, sounds[0], seconds / 2, seconds / 2)
-    zero = first - cues[0]["t"]
+    keep = Path(tempfile.gettempdir()) / "unknot-bench-pacing"
+    keep.mkdir(exist_ok=True)
+    a, b = recorder.clock()
+    np.save(keep / "recording.npy", samples)  # kept, to analyse again without another long run
+    (keep / "plan.json").write_text(json.dumps({**plan, "clock": [a, b]}))
+    print(f"  the sink's sample clock runs {1e6 * (1 / (b * SAMPLE_RATE) - 1):+.0f} ppm against the monotonic clock")
+    analyse(samples, cues, sounds, b * SAMPLE_RATE)
+
+
+def analyse(samples: np.ndarray, cues: list[dict], sounds: list[np.ndarray],  # type: ignore[type-arg]
+            seconds_per_second: float = 1.0) -> None:
+    """Onset errors on the monotonic clock: recording positions are scaled by the recording's own rate."""
+    # The first loud sample places the first cue roughly; its own sound then places it exactly.
+    loud = np.flatnonzero(np.abs(samples) > 0.01)
+    first = locate(samples, sounds[0], loud[0] / SAMPLE_RATE, 0.3)
+    zero = first * seconds_per_second - cues[0]["t"]
     errors = []
     for cue, sound in zip(cues, sounds, strict=True):
-        expected = zero + cue["t"]
-        errors.append(locate(samples, sound, expected, 0.3) - expected)
+        expected = zero + cue["t"]  # monotonic seconds since the recording began
+        found = locate(samples, sound, expected / seconds_per_second, 0.3) * seconds_per_second
+        errors.append(found - expected)
     absolute = sorted(abs(e) * 1000 for e in errors)
     p95 = absolute[min(len(absolute) - 1, round(0.95 * (len(absolute) - 1)))]
     print(f"  onset error: median {statistics.median(absolute):.1f} ms, p95 {p95:.1f} ms, "

@@ -156,18 +156,23 @@ def part_a(repeat: int) -> None:
 
     env = dict(os.environ)
     env["XDG_CACHE_HOME"] = str(TEMP / "command-cache")
+    # The command's speech cache, warmed with the sounds made above (same settings, same file names).
+    shutil.copytree(cache, TEMP / "command-cache" / "unknot" / "speech")
     command = [str(UNKNOT), "render", str(routine_file), "-o", str(out)]
     walls: list[float] = []
-    for run in range(repeat + 1):  # the first run warms the command's own cache
+    for run in range(repeat + 1):  # the first run also fills the command's other caches
         started = time.perf_counter()
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
-        if done.returncode != 0:
+        took = time.perf_counter() - started
+        if done.returncode != 0 or done.stderr.strip():
             last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            print(f"  `unknot render` failed (exit {done.returncode}): {last}")
-            return
+            print(f"  `unknot render` (exit {done.returncode}) said: {last}")
+            if done.returncode != 0:
+                return
         if run:
-            walls.append(time.perf_counter() - started)
+            walls.append(took)
         out.unlink()
+    print(f"  the command said: {done.stdout.strip()}")
     wall = statistics.median(walls)
     print(f"  `unknot render` command, wall time, median of {repeat}: {wall:.2f} s = {length / wall:,.0f}x real time"
           f" (best {min(walls):.2f} s, worst {max(walls):.2f} s)")

@@ -88,6 +88,8 @@ class Recorder:
         )
         self.chunks: list[bytes] = []
         self.first_data: float | None = None
+        self.marks: list[tuple[int, float]] = []  # (samples so far, monotonic time they arrived)
+        self._samples = 0
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -97,9 +99,21 @@ class Recorder:
             chunk = self.process.stdout.read1(4096)
             if not chunk:
                 return
+            now = time.monotonic()
             if self.first_data is None:
-                self.first_data = time.monotonic() - len(chunk) / 2 / SAMPLE_RATE
+                self.first_data = now - len(chunk) / 2 / SAMPLE_RATE
             self.chunks.append(chunk)
+            self._samples += len(chunk) // 2
+            self.marks.append((self._samples, now))
+
+    def clock(self) -> tuple[float, float]:
+        """(a, b) such that sample k was recorded at monotonic time a + b * k. A sound server's sample
+        clock is not the monotonic clock (a null sink here runs ~300 ppm fast), so long recordings
+        must be read on the monotonic clock, by the rate at which samples actually arrived."""
+        counts = np.array([k for k, _ in self.marks], dtype=np.float64)
+        times = np.array([t for _, t in self.marks], dtype=np.float64)
+        slope, intercept = np.polyfit(counts, times, 1)
+        return float(intercept), float(slope)
 
     def wait_for_data(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
