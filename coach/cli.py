@@ -9,10 +9,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coach import __version__
-from coach.audio import SoundOutput
-from coach.chimes import chime
+from coach.engines import ENGINES
 from coach.library import Entry, Library, load_library, read_folder, user_routines_dir
 from coach.model import Routine
 from coach.plan import Cue, Plan, SilentDurations, compile_plan
@@ -20,8 +20,11 @@ from coach.quiet import filter_stderr
 from coach.quiet import notice as quiet_notice
 from coach.routines import ID_PATTERN, NOT_ROUTINES, RoutineError, load_file, schema
 from coach.safety import load_red_flags
-from coach.sound import Sound
-from coach.speech import ENGINES, Speech, SpeechError, SpeechSettings
+
+if TYPE_CHECKING:  # numpy and the audio stack load only for the commands that make sound
+    from coach.audio import SoundOutput
+    from coach.sound import Sound
+    from coach.speech import Speech, SpeechSettings
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 PROGRESS_AFTER = 0.5  # seconds of preparing speech before a progress bar appears
@@ -46,6 +49,8 @@ def clock(seconds: float) -> str:
 
 
 def _speech_settings(args: argparse.Namespace) -> SpeechSettings:
+    from coach.speech import SpeechSettings
+
     if args.tts not in ENGINES:
         raise UsageError(f"unknown speech engine '{args.tts}'; available: {', '.join(ENGINES)}")
     if not 0.0 <= args.volume <= 1.0:
@@ -84,6 +89,8 @@ def _prepare_speech(args: argparse.Namespace, routine: Routine, notices: list[st
     """Render every text the routine speaks (the engine starts only if something is not cached), then
     compile the plan with their real lengths. An engine that cannot run here gives way to the silent
     one, with a notice."""
+    from coach.speech import Speech, SpeechError, SpeechSettings
+
     speech = Speech(_speech_settings(args))
     if not speak:
         return speech, compile_plan(routine, SilentDurations(args.rate))
@@ -98,6 +105,8 @@ def _prepare_speech(args: argparse.Namespace, routine: Routine, notices: list[st
 
 
 def _cue_sounds(speech: Speech, speak: bool = True) -> Callable[[Cue], Sound | None]:
+    from coach.chimes import chime
+
     def sound(cue: Cue) -> Sound | None:
         if cue.kind == "chime" and cue.sound:
             return chime(cue.sound)
@@ -410,6 +419,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
+    from coach.speech import Speech, SpeechError
+
     settings = _speech_settings(args)
     with Speech(settings) as speech:
         try:

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from coach.engines import ENGINES
 from coach.plan import SilentDurations
 from coach.sound import SAMPLE_RATE, Sound, read_wav, trim, write_wav
 
-ENGINES: tuple[str, ...] = ("pyttsx3", "espeak", "piper", "silent")
 CACHE_VERSION = 1  # bump when the way sounds are made or stored changes
 WORKER_SECONDS = 30.0  # time limit for one request to an engine
 MIN_RATE, MAX_RATE = 80, 450  # words per minute espeak-ng accepts
