@@ -15,7 +15,7 @@ from coach import __version__
 from coach.engines import ENGINES
 from coach.library import Entry, Library, load_library, read_folder, user_routines_dir
 from coach.model import Routine
-from coach.plan import Cue, Plan, SilentDurations, compile_plan
+from coach.plan import Cue, Plan, SilentDurations, clock, compile_plan
 from coach.quiet import filter_stderr
 from coach.quiet import notice as quiet_notice
 from coach.routines import ID_PATTERN, NOT_ROUTINES, RoutineError, load_file, schema
@@ -39,13 +39,6 @@ or comes with numbness, weakness or loss of bladder or bowel control, see a doct
 
 class UsageError(Exception):
     pass
-
-
-def clock(seconds: float) -> str:
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
 
 
 def _speech_settings(args: argparse.Namespace) -> SpeechSettings:
@@ -82,6 +75,20 @@ def _progress(label: str) -> Callable[[int, int], None]:
         sys.stderr.flush()
 
     return report
+
+
+def _spoken(args: argparse.Namespace, speak: bool = True, meanwhile: Callable[[], None] | None = None
+            ) -> tuple[Routine, Speech, Plan, list[str]]:
+    """What plan, run and render share: the routine, its speech ready, its plan, and any notices.
+    `meanwhile` starts once the routine is known to be good, before speech is prepared."""
+    _speech_settings(args)  # a bad option is a usage error before any work
+    routine = _resolve(args.routine, args)
+    filter_stderr()
+    if meanwhile is not None:
+        meanwhile()
+    notices: list[str] = []
+    speech, plan = _prepare_speech(args, routine, notices, speak)
+    return routine, speech, plan, notices
 
 
 def _prepare_speech(args: argparse.Namespace, routine: Routine, notices: list[str], speak: bool = True
@@ -283,11 +290,7 @@ def _print_plan(plan: Plan) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    _speech_settings(args)
-    routine = _resolve(args.routine, args)
-    filter_stderr()
-    notices: list[str] = []
-    speech, plan = _prepare_speech(args, routine, notices)
+    _, speech, plan, notices = _spoken(args)
     speech.close()
     for notice in notices:
         quiet_notice(f"unknot: {notice}")
@@ -368,15 +371,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from coach.session import Player
     from coach.terminal import TerminalRun
 
-    _speech_settings(args)
-    routine = _resolve(args.routine, args)
-    filter_stderr()
-    notices: list[str] = []
     opened: list[tuple[SoundOutput, str | None]] = []
     # The sound device can take a second to start: open it while speech is prepared.
     opener = threading.Thread(target=lambda: opened.append(open_output()), daemon=True)
-    opener.start()
-    speech, plan = _prepare_speech(args, routine, notices, speak=not args.no_voice)
+    routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=opener.start)
     with speech:
         opener.join()
         output, problem = opened[0]
@@ -398,12 +396,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     from coach.render import render
 
-    _speech_settings(args)
-    routine = _resolve(args.routine, args)
-    filter_stderr()
-    notices: list[str] = []
     started = time.perf_counter()
-    speech, plan = _prepare_speech(args, routine, notices)
+    _, speech, plan, notices = _spoken(args)
     for notice in notices:
         quiet_notice(f"unknot: {notice}")
     with speech:

@@ -156,6 +156,14 @@ def format_remaining(seconds: float) -> str:
     return " ".join(parts)
 
 
+def clock(seconds: float) -> str:
+    """Shown time: '0:45', '12:05', '1:02:03'."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
 def _number(n: int) -> str:
     return _NUMBERS[n] if n < len(_NUMBERS) else str(n)
 

@@ -10,7 +10,6 @@ so unit tests drive it on a fake clock; `Session` runs one on a thread for the f
 
 from __future__ import annotations
 
-import bisect
 import queue
 import threading
 from collections.abc import Callable
@@ -108,7 +107,6 @@ class Player:
         self._sound_cursor = 0  # next cue whose sound to hand to the output, LEAD early
         self._step: PlanStep | None = None
         self._phase: Cue | None = None
-        self._times = [c.t for c in plan.cues]
         self._step_cue = {c.step: i for i, c in enumerate(plan.cues) if c.kind == "step"}
 
     # -- time ---------------------------------------------------------------------------------------
@@ -273,7 +271,7 @@ class Player:
             self._finish(stopped=False, at=self.plan.duration)
             return
         step = self.plan.steps[index]
-        self._cursor = self._step_cue.get(index, bisect.bisect_left(self._times, step.t))
+        self._cursor = self._step_cue[index]
         self._sound_cursor = self._cursor
         self._anchor = now - step.t
         self._phase = None

@@ -17,7 +17,7 @@ import tty
 from collections.abc import Iterator
 from typing import TextIO
 
-from coach.plan import RENDER_WAIT_SECONDS, Plan
+from coach.plan import RENDER_WAIT_SECONDS, Plan, clock
 from coach.session import (
     CueSounded,
     Event,
@@ -34,12 +34,6 @@ from coach.session import (
 KEYS = {" ": "toggle_pause", "p": "toggle_pause", "n": "next", "b": "back", "r": "repeat", "q": "stop", "\x1b": "stop"}
 HELP = "space pause · n next · b back · r repeat · q stop"
 TICK = 0.2  # how often the status line is redrawn
-
-
-def clock(seconds: float) -> str:
-    total = max(0, round(seconds))
-    minutes, secs = divmod(total, 60)
-    return f"{minutes}:{secs:02}"
 
 
 def status_line(status: Status) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.audio import NullOutput
 from coach.chimes import chime
 from coach.plan import Cue, Plan, SilentDurations, compile_plan
 from coach.routines import load_text
@@ -88,27 +89,21 @@ steps:
 """
 
 
-class DropOutput:
-    """A sound output that takes every sound and drops it, remembering only how many and until when."""
+class DropOutput(NullOutput):
+    """The silent output, counting what it was asked to do."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.plays = 0
         self.stops = 0
-        self.until = 0.0
 
     def play(self, sound: Sound, at: float) -> None:
         self.plays += 1
-        self.until = max(self.until, at + len(sound) / SAMPLE_RATE)
+        super().play(sound, at)
 
     def stop(self) -> None:
         self.stops += 1
-        self.until = 0.0
-
-    def sounding_until(self) -> float:
-        return self.until
-
-    def close(self) -> None:
-        pass
+        super().stop()
 
 
 class SyntheticSpeech:
