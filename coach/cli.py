@@ -23,8 +23,11 @@ from coach.safety import load_red_flags
 
 if TYPE_CHECKING:  # numpy and the audio stack load only for the commands that make sound
     from coach.audio import SoundOutput
+    from coach.microphone import VoiceControl
     from coach.sound import Sound
     from coach.speech import Speech, SpeechSettings
+    from coach.terminal import TerminalRun
+    from coach.voice import Listener
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 PROGRESS_AFTER = 0.5  # seconds of preparing speech before a progress bar appears
@@ -374,6 +377,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opened: list[tuple[SoundOutput, str | None]] = []
     # The sound device can take a second to start: open it while speech is prepared.
     opener = threading.Thread(target=lambda: opened.append(open_output()), daemon=True)
+    listener = _listener(args) if args.voice else None  # bad words are a usage error before any work
     routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=opener.start)
     with speech:
         opener.join()
@@ -385,11 +389,81 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{routine.title}: about {clock(plan.duration)}" + (" plus waits" if plan.has_waits else ""))
         front = TerminalRun(plan)
         player = Player(plan, output, _cue_sounds(speech, speak=not args.no_voice), front.on_event)
+        voice = None
+        if listener is not None:
+            voice, problem = _voice_control(args, listener, front, output)
+            if problem:
+                quiet_notice(f"unknot: {problem}")
         try:
-            result = front.run(player)
+            result = front.run(player, voice=voice)
         finally:
+            if voice is not None:
+                voice.close()
             output.close()
     print(f"{'Stopped' if result.stopped else 'Finished'} after {clock(result.at)}.")
+    return EXIT_OK
+
+
+def _listener(args: argparse.Namespace) -> Listener:
+    from coach.voice import Listener, Recognizer, VoiceError, parse_words
+
+    try:
+        return Listener(Recognizer(parse_words(args.words or ())))
+    except VoiceError as error:
+        raise UsageError(str(error)) from None
+
+
+def _voice_control(args: argparse.Namespace, listener: Listener, front: TerminalRun, output: SoundOutput
+                   ) -> tuple[VoiceControl | None, str | None]:
+    """Voice control for a session, or None and the one-line reason: the session goes on with keys."""
+    from coach.microphone import Microphone, VoiceControl
+    from coach.voice import VoiceError
+
+    control = VoiceControl(listener, Microphone(args.mic), front.on_heard, output.sounding_until)
+    try:
+        control.start()
+    except (VoiceError, ImportError, OSError) as error:
+        return None, f"no voice commands: {error}; carrying on with keys"
+    return control, None
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from coach.voice import VoiceError, listen_file
+
+    listener = _listener(args)
+    if args.file:
+        code = EXIT_OK
+        for name in args.file:
+            try:
+                heard = listen_file(listener, Path(name))
+            except VoiceError as error:
+                print(f"unknot listen: {error}", file=sys.stderr)
+                code = EXIT_PROBLEM
+                continue
+            for item in heard:
+                print(f"{name}\t{item.start:.2f}\t{item.command}", flush=True)
+        return code
+    return _listen_live(args, listener)
+
+
+def _listen_live(args: argparse.Namespace, listener: Listener) -> int:
+    from coach.microphone import Microphone
+    from coach.voice import VoiceError
+
+    filter_stderr()
+    try:
+        with Microphone(args.mic) as microphone:
+            stream = microphone.stream
+            assert stream is not None
+            quiet_notice(f"unknot: listening on {microphone.name} for: "
+                         + ", ".join(sorted(listener.recognizer.command_of)) + " (Ctrl-C to stop)")
+            started = time.monotonic()
+            while (block := stream.read_block()) is not None:
+                for heard in listener.feed(block[0]):
+                    print(f"{clock(block[1] - started)}\t{heard.command}\t({heard.word})", flush=True)
+    except VoiceError as error:
+        print(f"unknot listen: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
     return EXIT_OK
 
 
@@ -489,10 +563,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print {"routine", "duration", "cues"} as JSON')
     p.set_defaults(func=cmd_plan)
 
+    listening = argparse.ArgumentParser(add_help=False)
+    listening.add_argument("--words", metavar="COMMAND=WORD[,WORD...]", action="append",
+                           help="the words for a command, e.g. next=next,skip (may be given more than once)")
+    listening.add_argument("--mic", metavar="NAME", help="the microphone whose name contains NAME (default: the "
+                           "system's default input)")
+
     p = command("run", "a spoken session in the terminal: space pause, n next, b back, r repeat, q stop",
-                [library, speech])
+                [library, speech, listening])
     p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
     p.add_argument("--no-voice", action="store_true", help="do not speak: show the words, keep the chimes")
+    p.add_argument("--voice", action="store_true",
+                   help='listen for spoken commands: "next", "back", "pause", "resume", "stop", "repeat"')
     p.set_defaults(func=cmd_run)
 
     p = command("render", "the whole session as one WAV file, with its timeline as JSON", [library, speech])
@@ -500,6 +582,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT.wav", required=True, help="the WAV file to write")
     p.add_argument("--timeline", metavar="OUT.json", help="also write the plan, as `unknot plan --json` prints it")
     p.set_defaults(func=cmd_render)
+
+    p = command("listen", "print voice commands as they are heard, or those found in WAV files", [listening])
+    p.add_argument("--file", metavar="WAV", nargs="+",
+                   help="16-bit PCM WAV files: print FILE<TAB>SECONDS<TAB>COMMAND for each command found")
+    p.set_defaults(func=cmd_listen)
 
     p = command("voices", "list the speech engine's voices", [speech])
     p.set_defaults(func=cmd_voices)

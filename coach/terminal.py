@@ -15,7 +15,7 @@ import termios
 import threading
 import tty
 from collections.abc import Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from coach.plan import RENDER_WAIT_SECONDS, Plan, clock
 from coach.session import (
@@ -30,6 +30,10 @@ from coach.session import (
     StepStarted,
     Waiting,
 )
+
+if TYPE_CHECKING:
+    from coach.microphone import VoiceControl
+    from coach.voice import Heard
 
 KEYS = {" ": "toggle_pause", "p": "toggle_pause", "n": "next", "b": "back", "r": "repeat", "q": "stop", "\x1b": "stop"}
 HELP = "space pause · n next · b back · r repeat · q stop"
@@ -84,6 +88,9 @@ class TerminalRun:
         self._lock = threading.Lock()
         self.result: Finished | None = None
         self.waits_alone = False
+        self.session: Session | None = None
+        self.voice: VoiceControl | None = None
+        self.heard = ""
 
     def print(self, line: str) -> None:
         with self._lock:
@@ -109,8 +116,17 @@ class TerminalRun:
         elif isinstance(event, Finished):
             self.result = event
 
-    def run(self, player: Player, stdin: TextIO = sys.stdin) -> Finished:
+    def on_heard(self, heard: Heard) -> None:
+        """A spoken command: does what its key does, and says so."""
+        self.heard = heard.command
+        self.print(f"heard: {heard.command}")
+        if self.session is not None:
+            self.session.command(heard.command)
+
+    def run(self, player: Player, stdin: TextIO = sys.stdin, voice: VoiceControl | None = None) -> Finished:
         session = Session(player)
+        self.session = session
+        self.voice = voice
         with raw_keys(stdin) as keys:
             if not keys:
                 player.wait_limit = RENDER_WAIT_SECONDS
@@ -129,7 +145,7 @@ class TerminalRun:
                     if self.live:
                         # Never ask the session for its status while holding the print lock: the
                         # session thread prints events while holding its own lock.
-                        line = "\r\x1b[K" + status_line(session.status())[: self._width()]
+                        line = "\r\x1b[K" + (status_line(session.status()) + self._voice_state())[: self._width()]
                         with self._lock:
                             self.out.write(line)
                             self.out.flush()
@@ -140,6 +156,11 @@ class TerminalRun:
             self.print("")
         assert self.result is not None
         return self.result
+
+    def _voice_state(self) -> str:
+        if self.voice is None:
+            return ""
+        return f" · voice: {self.voice.state}" + (f", heard: {self.heard}" if self.heard else "")
 
     def _width(self) -> int:
         try:

@@ -1,0 +1,158 @@
+"""The microphone through miniaudio (PulseAudio or ALSA, no PortAudio), and voice control of a session.
+
+`Microphone` is a SpeechRecognition `AudioSource`, so SpeechRecognition's recognizers can use it
+too. `VoiceControl` listens on a thread and drops what the microphone hears while the coach itself
+is sounding, and a short tail after, so the coach never obeys its own voice.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator
+from types import TracebackType
+from typing import Any
+
+import speech_recognition as sr
+
+from coach.quiet import quiet_stderr
+from coach.voice import RATE, Heard, Listener, VoiceError
+
+BLOCK_MSEC = 30
+DEAF_TAIL = 0.35  # seconds after the coach's last sound still dropped: room echo and device latency
+
+
+class _Stream:
+    """Blocks as the device delivers them, each with the monotonic time its last sample was heard."""
+
+    def __init__(self) -> None:
+        self.blocks: queue.Queue[tuple[bytes, float] | None] = queue.Queue()
+        self._rest = b""
+
+    def read_block(self, timeout: float | None = None) -> tuple[bytes, float] | None:
+        """The next block and when it ended; None once the microphone is closed."""
+        return self.blocks.get(timeout=timeout)
+
+    def read(self, size: int) -> bytes:
+        """SpeechRecognition's interface: `size` frames of 16-bit audio (fewer once closed)."""
+        want = size * 2
+        while len(self._rest) < want:
+            block = self.blocks.get()
+            if block is None:
+                self.blocks.put(None)
+                break
+            self._rest += block[0]
+        data, self._rest = self._rest[:want], self._rest[want:]
+        return data
+
+
+class Microphone(sr.AudioSource):  # type: ignore[misc]
+    """16 kHz mono 16-bit capture from the default (or a named) input device."""
+
+    SAMPLE_RATE = RATE
+    SAMPLE_WIDTH = 2
+    CHUNK = RATE * BLOCK_MSEC // 1000
+
+    def __init__(self, device: str | None = None) -> None:
+        self.device_name = device
+        self.stream: _Stream | None = None
+        self._device: Any = None
+        self.name = ""
+
+    def __enter__(self) -> Microphone:
+        import miniaudio
+
+        stream = _Stream()
+        with quiet_stderr():
+            try:
+                devices = miniaudio.Devices()
+                captures = devices.get_captures()
+                if not captures:
+                    raise VoiceError(f"no microphone was found ({devices.backend})")
+                device_id = None
+                self.name = "default"
+                if self.device_name:
+                    named = [d for d in captures if self.device_name.lower() in d["name"].lower()]
+                    if not named:
+                        raise VoiceError(f"no microphone is called {self.device_name!r}; there are: "
+                                         + ", ".join(d["name"] for d in captures))
+                    device_id, self.name = named[0]["id"], named[0]["name"]
+                self._device = miniaudio.CaptureDevice(
+                    input_format=miniaudio.SampleFormat.SIGNED16,
+                    nchannels=1,
+                    sample_rate=RATE,
+                    buffersize_msec=BLOCK_MSEC,
+                    device_id=device_id,
+                    app_name="Unknot",
+                )
+                collector = self._collect(stream)
+                next(collector)
+                self._device.start(collector)
+            except miniaudio.MiniaudioError as error:
+                raise VoiceError(f"the microphone cannot be opened ({error})") from None
+        self.stream = stream
+        return self
+
+    @staticmethod
+    def _collect(stream: _Stream) -> Generator[None, bytes, None]:
+        while True:
+            data = yield
+            stream.blocks.put((bytes(data), time.monotonic()))
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._device is not None:
+            with quiet_stderr():
+                self._device.close()
+            self._device = None
+        if self.stream is not None:
+            self.stream.blocks.put(None)
+            self.stream = None
+
+
+class VoiceControl:
+    """Listens on a thread and calls `on_heard` for each command; deaf while `sounding_until()` says
+    the coach is sounding. `state` is what a front end shows: listening, deaf, or off."""
+
+    def __init__(self, listener: Listener, microphone: Microphone, on_heard: Callable[[Heard], None],
+                 sounding_until: Callable[[], float] = lambda: 0.0) -> None:
+        self.listener = listener
+        self.microphone = microphone
+        self.on_heard = on_heard
+        self.sounding_until = sounding_until
+        self.state = "off"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="unknot-voice", daemon=True)
+
+    def start(self) -> None:
+        self.microphone.__enter__()
+        self.state = "listening"
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self.microphone.__exit__(None, None, None)
+        self.state = "off"
+
+    def _run(self) -> None:
+        stream = self.microphone.stream
+        assert stream is not None
+        while not self._stop.is_set():
+            try:
+                block = stream.read_block(timeout=0.2)
+            except queue.Empty:
+                continue
+            if block is None:
+                return
+            data, ended = block
+            began = ended - len(data) / 2 / RATE
+            if began < self.sounding_until() + DEAF_TAIL:
+                if self.state != "deaf":
+                    self.state = "deaf"
+                self.listener.deafen(len(data) / 2 / RATE)
+                continue
+            self.state = "listening"
+            for heard in self.listener.feed(data):
+                self.on_heard(heard)

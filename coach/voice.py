@@ -1,0 +1,256 @@
+"""Hands-free commands: a 16 kHz stream cut into utterances, each one decoded offline, whole.
+
+One pocketsphinx decoder lives for the whole session with two searches: a grammar of the command
+words, and a free phone loop. An utterance is a command only when the grammar's word covers it and
+fits it nearly as well as the best phone sequence does; speech that merely contains a command word
+("don't stop breathing") fits the one-word grammar far worse than the phone loop, and is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import wave
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RATE = 16000  # what the acoustic model was trained on
+COMMANDS = ("next", "back", "pause", "resume", "stop", "repeat")
+DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
+    "next": ("next", "skip"),
+    "back": ("back", "previous"),
+    "pause": ("pause", "wait"),
+    "resume": ("resume", "continue"),
+    "stop": ("stop", "quit"),
+    "repeat": ("repeat", "again"),
+}
+
+# Decision limits, chosen on the "tune" half of the voices of scripts/make_corpus.py and measured on
+# the other half by scripts/bench_commands.py (figures in the README).
+MIN_SECONDS = 0.15  # shorter is a click or a cough
+MAX_SECONDS = 1.3  # longer is a sentence: every command word is said in well under this
+MIN_COVER = 0.6  # share of the utterance the command word must fill
+MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
+ENDPOINT_WINDOW = 0.24  # seconds of quiet that end an utterance
+
+
+class VoiceError(Exception):
+    """Voice commands cannot run: a bad word list, a missing recognizer, an unreadable file."""
+
+
+def parse_words(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """`COMMAND=WORD[,WORD...]` settings over the defaults."""
+    words = dict(DEFAULT_WORDS)
+    for spec in specs:
+        command, sep, listed = spec.partition("=")
+        command = command.strip().lower()
+        if not sep or command not in COMMANDS:
+            raise VoiceError(f"--words {spec!r}: expected COMMAND=WORD[,WORD...] with COMMAND one of "
+                             f"{', '.join(COMMANDS)}")
+        chosen = tuple(w.strip().lower() for w in listed.split(",") if w.strip())
+        if not chosen:
+            raise VoiceError(f"--words {spec!r}: no words for {command}")
+        words[command] = chosen
+    owners: dict[str, str] = {}
+    for command, chosen in words.items():
+        for word in chosen:
+            if owners.setdefault(word, command) != command:
+                raise VoiceError(f"the word {word!r} is given to both {owners[word]} and {command}")
+    return words
+
+
+@dataclass(frozen=True)
+class Heard:
+    command: str
+    word: str
+    start: float  # stream seconds where the utterance began
+    end: float  # stream seconds where it ended
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the recognizer made of one utterance, accepted or not: benchmarks read the numbers."""
+
+    command: str | None
+    word: str | None
+    seconds: float
+    cover: float
+    fit: float
+    reason: str
+
+
+def _model() -> tuple[Any, str]:
+    try:
+        import pocketsphinx
+    except ImportError as error:
+        raise VoiceError(f"the speech recognizer is not installed ({error})") from None
+    return pocketsphinx, os.path.join(pocketsphinx.get_model_path(), "en-us")
+
+
+class Recognizer:
+    """One long-lived decoder for the command words; decides whole utterances."""
+
+    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> None:
+        ps, model = _model()
+        config = ps.Config(
+            hmm=os.path.join(model, "en-us"),
+            dict=os.path.join(model, "cmudict-en-us.dict"),
+            lm=None,
+            loglevel="FATAL",
+            dither=True,  # digital silence has no log energy; real microphones never give it
+        )
+        self.decoder = ps.Decoder(config)
+        unknown = [w for chosen in words.values() for w in chosen if self.decoder.lookup_word(w) is None]
+        if unknown:
+            raise VoiceError("the recognizer does not know " + ", ".join(repr(w) for w in unknown)
+                             + ": choose words from its English dictionary")
+        self.command_of = {w: command for command, chosen in words.items() for w in chosen}
+        rule = " | ".join(sorted(self.command_of))
+        self.decoder.add_jsgf_string("commands", f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {rule} ;\n")
+        self.decoder.add_allphone_file("phones", os.path.join(model, "en-us-phone.lm.bin"))
+
+    def _decode(self, search: str, pcm: bytes) -> tuple[float, list[Any]]:
+        self.decoder.activate_search(search)
+        self.decoder.start_utt()
+        self.decoder.process_raw(pcm, full_utt=True)
+        self.decoder.end_utt()
+        segments = list(self.decoder.seg() or [])
+        # The bindings hand scores back as probabilities; their logs are what add up.
+        return sum(math.log(max(s.ascore, 1e-300)) for s in segments), segments
+
+    def decide(self, pcm: bytes) -> Verdict:
+        seconds = len(pcm) / 2 / RATE
+        if seconds < MIN_SECONDS:
+            return Verdict(None, None, seconds, 0.0, 0.0, "too short")
+        if seconds > MAX_SECONDS:
+            return Verdict(None, None, seconds, 0.0, 0.0, "too long")
+        grammar, segments = self._decode("commands", pcm)
+        spoken = [s for s in segments if s.word.split("(")[0] in self.command_of]
+        if not spoken:
+            return Verdict(None, None, seconds, 0.0, 0.0, "no command word")
+        phones, _ = self._decode("phones", pcm)
+        frames = max(1, self.decoder.n_frames())
+        word = spoken[0].word.split("(")[0]
+        cover = sum(s.end_frame - s.start_frame + 1 for s in spoken) / frames
+        fit = (grammar - phones) / frames
+        if cover < MIN_COVER:
+            return Verdict(None, word, seconds, cover, fit, "more than the word")
+        if fit < MIN_FIT:
+            return Verdict(None, word, seconds, cover, fit, "not like the word")
+        return Verdict(self.command_of[word], word, seconds, cover, fit, "command")
+
+
+class Listener:
+    """Cuts a stream into utterances with a voice-activity endpointer and decides each one.
+
+    Feed it 16-bit mono PCM at RATE in any sizes. `deafen()` drops what is in progress: the caller
+    uses it while the coach itself is sounding, so its own voice is never an utterance."""
+
+    def __init__(self, recognizer: Recognizer, window: float = ENDPOINT_WINDOW) -> None:
+        self._endpointer_type: Any = _model()[0].Endpointer
+        self.recognizer = recognizer
+        self._window = window
+        self._endpointer = self._make()
+        self._base = 0.0  # stream seconds where this endpointer's clock starts
+        self._frame_bytes: int = self._endpointer.frame_bytes
+        self._pending = b""
+        self._speech: list[bytes] = []
+        self.position = 0.0  # stream seconds fed so far
+        self.verdicts: list[Verdict] = []
+
+    def deafen(self, seconds: float = 0.0) -> None:
+        """Forget the utterance in progress; `seconds` of stream pass unheard."""
+        self._pending = b""
+        self._speech = []
+        self.position += seconds
+        self._restart()
+
+    def _make(self) -> Any:
+        # The most aggressive voice-activity mode: the others take steady noise for speech.
+        return self._endpointer_type(window=self._window, ratio=0.9, vad_mode=3, sample_rate=RATE)
+
+    def _restart(self) -> None:
+        self._endpointer = self._make()
+        self._base = self.position
+
+    def feed(self, pcm: bytes) -> list[Heard]:
+        heard: list[Heard] = []
+        data = self._pending + pcm
+        size = self._frame_bytes
+        whole = len(data) - len(data) % size
+        self._pending = data[whole:]
+        for offset in range(0, whole, size):
+            self.position += size / 2 / RATE
+            speech = self._endpointer.process(data[offset : offset + size])
+            if speech is not None:
+                self._speech.append(speech)
+            if self._speech and not self._endpointer.in_speech:
+                heard.extend(self._finish())
+        return heard
+
+    def flush(self) -> list[Heard]:
+        """The end of the stream: decide what was still being said."""
+        speech = self._endpointer.end_stream(self._pending)
+        self.position += len(self._pending) / 2 / RATE
+        self._pending = b""
+        if speech is not None:
+            self._speech.append(speech)
+        heard = self._finish() if self._speech else []
+        self._restart()
+        return heard
+
+    def _finish(self) -> list[Heard]:
+        pcm = b"".join(self._speech)
+        self._speech = []
+        verdict = self.recognizer.decide(pcm)
+        self.verdicts.append(verdict)
+        if verdict.command is None or verdict.word is None:
+            return []
+        start = self._base + self._endpointer.speech_start
+        return [Heard(verdict.command, verdict.word, start, self._base + self._endpointer.speech_end)]
+
+
+def to_pcm16k(raw: bytes, rate: int, channels: int) -> bytes:
+    """16-bit PCM of any rate and channel count as mono at RATE."""
+    import numpy as np
+
+    samples = np.frombuffer(raw, dtype="<i2").astype(np.float32)
+    if channels > 1:
+        samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels).mean(axis=1)
+    if rate != RATE:
+        import soxr  # a real anti-aliasing resampler: aliased hiss confuses the recognizer
+
+        samples = soxr.resample(samples, rate, RATE)
+    return bytes(np.clip(np.round(samples), -32768, 32767).astype("<i2").tobytes())
+
+
+def read_wav(path: Path) -> bytes:
+    """A 16-bit PCM WAV as mono PCM at RATE; VoiceError says what is wrong with any other file."""
+    try:
+        with wave.open(str(path), "rb") as handle:
+            if handle.getsampwidth() != 2:
+                raise VoiceError(f"{path}: {8 * handle.getsampwidth()}-bit samples; expected 16-bit PCM")
+            rate, channels = handle.getframerate(), handle.getnchannels()
+            raw = handle.readframes(handle.getnframes())
+    except FileNotFoundError:
+        raise VoiceError(f"{path}: no such file") from None
+    except (wave.Error, EOFError) as error:
+        raise VoiceError(f"{path}: not a 16-bit PCM WAV file ({error})") from None
+    except OSError as error:
+        raise VoiceError(f"{path}: {error.strerror or error}") from None
+    return to_pcm16k(raw, rate, channels)
+
+
+def listen_file(listener: Listener, path: Path, chunk: float = 0.1) -> list[Heard]:
+    """Every command in a file, fed as a live stream would be."""
+    pcm = read_wav(path)
+    listener.position = 0.0
+    listener.deafen()
+    heard: list[Heard] = []
+    step = int(chunk * RATE) * 2
+    for offset in range(0, len(pcm), step):
+        heard.extend(listener.feed(pcm[offset : offset + step]))
+    heard.extend(listener.flush())
+    return heard

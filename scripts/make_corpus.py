@@ -1,0 +1,139 @@
+"""Writes a labelled corpus of spoken commands and non-commands, synthesised with espeak-ng.
+
+Every clip gets a random voice (accent and variant), rate and pitch, and is mixed with noise
+(white, pink, brown or babble made of other sentences) at a chosen signal-to-noise ratio. Voices
+are split in two halves by name: `--half tune` and `--half test` never share a voice, so limits
+chosen on one half are measured on the other.
+
+Writes OUT/clips/*.wav (16 kHz mono, 16-bit) and OUT/labels.json: a list of
+{file, text, command, voice, rate, pitch, noise, snr, speech_start, speech_end}; command is null
+for a non-command.
+
+    scripts/make_corpus.py OUT [--per-word 8] [--snr 20 10] [--half test] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from coach.voice import DEFAULT_WORDS, RATE, to_pcm16k
+
+ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
+VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "Alex", "Annie",
+            "Andy", "grandpa", "klatt", "Linda", "Michael", "Mr_Serious", "adam", "Storm", "john", "Jacky",
+            "Denis", "aunty", "anika", "edward", "robert", "steph", "paul", "max", "rob", "quincy"]
+# Sentences that are not commands: words near the command words, the command words inside a
+# sentence, and things a person in pain says.
+NOT_COMMANDS = [
+    "neck", "text", "stock", "post", "rest", "breathe", "okay", "yes", "no", "knee", "left", "right",
+    "help", "start", "slowly", "better", "ouch", "oh", "hmm", "good", "nice", "best", "pass", "weight",
+    "back to the start", "next bring your knee up", "don't stop breathing", "wait for me",
+    "let's continue tomorrow", "please repeat that", "breathe in slowly", "relax your shoulders",
+    "that feels better", "again and again", "stop it now", "my back hurts", "is it time yet",
+    "I need a minute", "can you hear me", "turn the volume up", "where was I", "that was the last one",
+    "go back a little", "skip this one please", "the pain is easing", "pause the music in the kitchen",
+]
+NOISES = ["white", "pink", "brown", "babble"]
+
+
+def voices(half: str) -> list[str]:
+    every = [a + (f"+{v}" if v else "") for a in ACCENTS for v in VARIANTS]
+    every.sort()
+    if half == "all":
+        return every
+    return [v for i, v in enumerate(every) if (i % 2 == 0) == (half == "tune")]
+
+
+def speak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
+    done = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
+                          capture_output=True, check=True)
+    with wave.open(io.BytesIO(done.stdout)) as handle:
+        raw = handle.readframes(handle.getnframes())
+        pcm = to_pcm16k(raw, handle.getframerate(), handle.getnchannels())
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+
+
+def noise(kind: str, length: int, rng: np.random.Generator, babble: list[np.ndarray]) -> np.ndarray:
+    if kind == "babble":
+        out = np.zeros(length, dtype=np.float32)
+        for _ in range(3):
+            talk = np.concatenate([babble[int(i)] for i in rng.integers(0, len(babble), 12)])
+            start = int(rng.integers(0, max(1, len(talk) - length)))
+            piece = talk[start : start + length]
+            out[: len(piece)] += piece
+        return out
+    white = rng.standard_normal(length).astype(np.float32)
+    if kind == "white":
+        return white
+    spectrum = np.fft.rfft(white)
+    f = np.maximum(np.fft.rfftfreq(length), 1.0 / length)
+    spectrum /= np.sqrt(f) if kind == "pink" else f
+    return np.fft.irfft(spectrum, length).astype(np.float32)
+
+
+def mix(speech: np.ndarray, kind: str, snr: float, rng: np.random.Generator, babble: list[np.ndarray]
+        ) -> np.ndarray:
+    """`speech` with noise `snr` dB below its power while it sounds; noise runs the whole clip."""
+    active = speech[np.abs(speech) > 0.02 * np.max(np.abs(speech))]
+    power = float(np.mean(active**2)) if len(active) else 1.0
+    n = noise(kind, len(speech), rng, babble)
+    n *= np.sqrt(power / 10 ** (snr / 10) / max(float(np.mean(n**2)), 1e-12))
+    out = speech + n
+    peak = float(np.max(np.abs(out)))
+    return out * (30000 / peak) if peak > 30000 else out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--per-word", type=int, default=8, help="clips of each command word per SNR")
+    parser.add_argument("--not-commands", type=int, default=2, help="clips of each non-command per SNR")
+    parser.add_argument("--snr", type=float, nargs="+", default=[30.0, 20.0, 10.0])
+    parser.add_argument("--half", choices=["tune", "test", "all"], default="test")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    pick = random.Random(args.seed)
+    chosen = voices(args.half)
+    clips = args.out / "clips"
+    clips.mkdir(parents=True, exist_ok=True)
+    babble = [speak(t, pick.choice(chosen), 170, 50) for t in NOT_COMMANDS[24:]]
+    words = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws]
+    jobs = [(w, c) for w, c in words for _ in range(args.per_word)]
+    jobs += [(t, None) for t in NOT_COMMANDS for _ in range(args.not_commands)]
+    labels = []
+    for snr in args.snr:
+        for text, command in jobs:
+            voice = pick.choice(chosen)
+            rate, pitch = pick.randint(110, 230), pick.randint(15, 85)
+            speech = speak(text, voice, rate, pitch)
+            lead, tail = pick.uniform(0.4, 1.0), pick.uniform(0.6, 1.0)
+            padded = np.concatenate([np.zeros(int(lead * RATE)), speech, np.zeros(int(tail * RATE))])
+            kind = pick.choice(NOISES)
+            mixed = mix(padded, kind, snr, rng, babble)
+            loud = np.flatnonzero(np.abs(padded) > 0.02 * np.max(np.abs(padded)))
+            name = clips / f"{len(labels):05d}.wav"
+            with wave.open(str(name), "wb") as handle:
+                handle.setnchannels(1)
+                handle.setsampwidth(2)
+                handle.setframerate(RATE)
+                handle.writeframes(np.clip(np.round(mixed), -32768, 32767).astype("<i2").tobytes())
+            labels.append(dict(file=str(name), text=text, command=command, voice=voice, rate=rate, pitch=pitch,
+                               noise=kind, snr=snr, speech_start=round(float(loud[0]) / RATE, 3),
+                               speech_end=round(float(loud[-1]) / RATE, 3)))
+    (args.out / "labels.json").write_text(json.dumps(labels, indent=1))
+    print(f"{len(labels)} clips in {clips} ({len(chosen)} voices, half {args.half})")
+
+
+if __name__ == "__main__":
+    main()
