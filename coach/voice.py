@@ -8,6 +8,7 @@ fits it nearly as well as the best phone sequence does; speech that merely conta
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import wave
@@ -33,7 +34,8 @@ MIN_SECONDS = 0.15  # shorter is a click or a cough
 MAX_SECONDS = 1.3  # longer is a sentence: every command word is said in well under this
 MIN_COVER = 0.6  # share of the utterance the command word must fill
 MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
-ENDPOINT_WINDOW = 0.24  # seconds of quiet that end an utterance
+ENDPOINT_WINDOW = 0.4  # seconds of quiet that end an utterance: a spoken comma is shorter
+MIN_GAP = 0.5  # seconds of quiet a command needs before it, or it is the end of a sentence
 
 
 class VoiceError(Exception):
@@ -158,7 +160,14 @@ class Listener:
         self._pending = b""
         self._speech: list[bytes] = []
         self.position = 0.0  # stream seconds fed so far
+        self._last_end = -MIN_GAP  # where the previous utterance ended
         self.verdicts: list[Verdict] = []
+
+    def reset(self) -> None:
+        """A new stream: its time starts at 0, and nothing came before it."""
+        self.position = 0.0
+        self._last_end = -MIN_GAP
+        self.deafen()
 
     def deafen(self, seconds: float = 0.0) -> None:
         """Forget the utterance in progress; `seconds` of stream pass unheard."""
@@ -204,12 +213,17 @@ class Listener:
     def _finish(self) -> list[Heard]:
         pcm = b"".join(self._speech)
         self._speech = []
+        start = self._base + self._endpointer.speech_start
+        end = self._base + self._endpointer.speech_end
+        follows = start - self._last_end < MIN_GAP
+        self._last_end = end
         verdict = self.recognizer.decide(pcm)
+        if follows and verdict.command is not None:
+            verdict = dataclasses.replace(verdict, command=None, reason="follows other speech")
         self.verdicts.append(verdict)
         if verdict.command is None or verdict.word is None:
             return []
-        start = self._base + self._endpointer.speech_start
-        return [Heard(verdict.command, verdict.word, start, self._base + self._endpointer.speech_end)]
+        return [Heard(verdict.command, verdict.word, start, end)]
 
 
 def to_pcm16k(raw: bytes, rate: int, channels: int) -> bytes:
@@ -246,8 +260,7 @@ def read_wav(path: Path) -> bytes:
 def listen_file(listener: Listener, path: Path, chunk: float = 0.1) -> list[Heard]:
     """Every command in a file, fed as a live stream would be."""
     pcm = read_wav(path)
-    listener.position = 0.0
-    listener.deafen()
+    listener.reset()
     heard: list[Heard] = []
     step = int(chunk * RATE) * 2
     for offset in range(0, len(pcm), step):

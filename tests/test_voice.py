@@ -1,0 +1,185 @@
+"""Voice commands with the real recognizer: espeak-ng speech, pocketsphinx decoding, `unknot listen`."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach import voice
+from coach.voice import RATE, Listener, Recognizer, VoiceError, listen_file, parse_words, to_pcm16k
+from tests.conftest import run_unknot
+
+COMMAND_CLIPS = {"pause": "pause", "stop": "stop", "repeat": "repeat", "resume": "resume", "previous": "back",
+                 "again": "repeat"}
+NOT_COMMANDS = ["don't stop breathing", "next, bring your knee up", "please find a comfortable position"]
+
+
+def say(text: str, rate: int = 150, voice_name: str = "en-us") -> np.ndarray:
+    """espeak-ng speech at 16 kHz, as float samples, from its first sound to its last."""
+    done = subprocess.run(["espeak-ng", "-v", voice_name, "-s", str(rate), "--stdout", text],
+                          capture_output=True, check=True)
+    with wave.open(io.BytesIO(done.stdout)) as handle:
+        pcm = to_pcm16k(handle.readframes(handle.getnframes()), handle.getframerate(), handle.getnchannels())
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    loud = np.flatnonzero(np.abs(samples) > 100)
+    return samples[loud[0] : loud[-1] + 1]  # without espeak's own silence, so pauses are what a test says
+
+
+def room(*parts: np.ndarray | float, seed: int = 0) -> np.ndarray:
+    """Speech and pauses (seconds) in a quiet room: faint noise, never digital silence."""
+    pieces = [np.zeros(round(p * RATE), np.float32) if isinstance(p, float) else p for p in parts]
+    out = np.concatenate(pieces)
+    return out + np.random.default_rng(seed).normal(0, 30, len(out)).astype(np.float32)
+
+
+def write(path: Path, samples: np.ndarray, rate: int = RATE, channels: int = 1) -> Path:
+    if rate != RATE:
+        import soxr
+
+        samples = soxr.resample(samples, RATE, rate)
+    data = np.clip(np.round(samples), -32768, 32767).astype("<i2")
+    if channels > 1:
+        data = np.repeat(data[:, None], channels, axis=1)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(data.tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    made = {}
+    for text in [*COMMAND_CLIPS, *NOT_COMMANDS]:
+        made[text] = write(folder / (text.replace(" ", "_").replace(",", "").replace("'", "") + ".wav"),
+                           room(0.6, say(text), 0.8))
+    return made
+
+
+# -- words --------------------------------------------------------------------------------------------
+
+def test_default_words_cover_every_command() -> None:
+    assert set(parse_words([])) == set(voice.COMMANDS)
+    assert parse_words([])["next"] == ("next", "skip")
+
+
+def test_words_can_be_replaced_per_command() -> None:
+    words = parse_words(["next=onward, forward", "STOP=halt"])
+    assert words["next"] == ("onward", "forward")
+    assert words["stop"] == ("halt",)
+    assert words["pause"] == ("pause", "wait")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("next", "expected COMMAND=WORD"),
+    ("jump=hop", "expected COMMAND=WORD"),
+    ("next=", "no words for next"),
+    ("next=stop", "given to both"),
+])
+def test_bad_word_settings_say_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(VoiceError, match=message):
+        parse_words([spec])
+
+
+def test_a_word_the_recognizer_cannot_know_is_an_error_at_start_up() -> None:
+    with pytest.raises(VoiceError, match="'zzxq'"):
+        Recognizer(parse_words(["pause=zzxq"]))
+    done = run_unknot("listen", "--words", "pause=zzxq", "--file", "nothing.wav")
+    assert done.returncode == 2
+    assert "the recognizer does not know 'zzxq'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+# -- decisions ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("word", sorted(COMMAND_CLIPS))
+def test_a_spoken_command_word_is_heard_as_its_command(recognizer: Recognizer, clips: dict[str, Path],
+                                                      word: str) -> None:
+    heard = listen_file(Listener(recognizer), clips[word])
+    assert [(h.command, h.word) for h in heard] == [(COMMAND_CLIPS[word], word)]
+    assert 0.45 < heard[0].start < 0.75  # where the word begins in the clip, after 0.6 s of room
+
+
+@pytest.mark.parametrize("text", NOT_COMMANDS)
+def test_a_sentence_is_not_a_command_even_with_a_command_word_in_it(recognizer: Recognizer,
+                                                                    clips: dict[str, Path], text: str) -> None:
+    listener = Listener(recognizer)
+    assert listen_file(listener, clips[text]) == []
+    assert listener.verdicts, "the sentence was never even cut out as an utterance"
+
+
+def test_a_command_right_after_other_speech_is_the_end_of_a_sentence(recognizer: Recognizer) -> None:
+    listener = Listener(recognizer)
+    stream = room(0.6, say("now breathe out"), 0.3, say("stop"), 0.8)
+    pcm = np.clip(stream, -32768, 32767).astype("<i2").tobytes()
+    alone = np.clip(room(0.6, say("stop"), 0.8), -32768, 32767).astype("<i2").tobytes()
+    assert [h.command for h in listener.feed(pcm) + listener.flush()] == []
+    listener.reset()
+    assert [h.command for h in listener.feed(alone) + listener.flush()] == ["stop"]
+
+
+def test_deafened_audio_is_never_heard(recognizer: Recognizer) -> None:
+    listener = Listener(recognizer)
+    pcm = np.clip(room(0.6, say("pause"), 0.8), -32768, 32767).astype("<i2").tobytes()
+    half = len(pcm) // 2 // 640 * 640
+    heard = listener.feed(pcm[:half])
+    listener.deafen()  # the coach started speaking in the middle of the word
+    heard += listener.feed(pcm[half:]) + listener.flush()
+    assert heard == []
+
+
+def test_one_listener_reads_many_files_and_times_are_per_file(recognizer: Recognizer, tmp_path: Path) -> None:
+    first = write(tmp_path / "a.wav", room(1.5, say("pause"), 0.8))
+    second = write(tmp_path / "b.wav", room(0.5, say("pause"), 0.8))
+    listener = Listener(recognizer)
+    starts = [listen_file(listener, p)[0].start for p in (first, second)]
+    assert 1.35 < starts[0] < 1.65 and 0.35 < starts[1] < 0.65
+
+
+# -- unknot listen --file -------------------------------------------------------------------------------
+
+def test_listen_prints_file_seconds_and_command_for_each_command(clips: dict[str, Path], tmp_path: Path) -> None:
+    two = write(tmp_path / "two commands.wav", room(0.6, say("pause"), 1.5, say("resume"), 0.8))
+    stereo = write(tmp_path / "stereo.wav", room(0.6, say("stop"), 0.8), rate=44100, channels=2)
+    files = [str(clips["pause"]), str(clips["don't stop breathing"]), str(two), str(stereo)]
+    done = run_unknot("listen", "--file", *files)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split("\t") for line in done.stdout.splitlines()]
+    assert [(r[0], r[2]) for r in rows] == [(files[0], "pause"), (files[2], "pause"), (files[2], "resume"),
+                                            (files[3], "stop")]
+    seconds = [float(r[1]) for r in rows]
+    assert 0.45 < seconds[0] < 0.75 and 0.45 < seconds[1] < 0.75 and 2.3 < seconds[2] < 2.9
+    assert done.stderr == ""
+
+
+def test_listen_reports_bad_files_and_goes_on(clips: dict[str, Path], tmp_path: Path) -> None:
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    eight = tmp_path / "eight.wav"
+    with wave.open(str(eight), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(1)
+        handle.setframerate(8000)
+        handle.writeframes(bytes(8000))
+    done = run_unknot("listen", "--file", str(text), str(eight), str(tmp_path / "gone.wav"), str(clips["stop"]))
+    assert done.returncode == 1
+    assert done.stdout == f"{clips['stop']}\t" + done.stdout.split("\t", 1)[1]
+    assert done.stdout.endswith("\tstop\n")
+    lines = done.stderr.splitlines()
+    assert lines == [
+        f"unknot listen: {text}: not a 16-bit PCM WAV file (file does not start with RIFF id)",
+        f"unknot listen: {eight}: 8-bit samples; expected 16-bit PCM",
+        f"unknot listen: {tmp_path / 'gone.wav'}: no such file",
+    ]
