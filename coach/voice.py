@@ -35,7 +35,7 @@ MAX_SECONDS = 1.3  # longer is a sentence: every command word is said in well un
 MIN_COVER = 0.6  # share of the utterance the command word must fill
 MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
 ENDPOINT_WINDOW = 0.4  # seconds of quiet that end an utterance: a spoken comma is shorter
-MIN_GAP = 0.5  # seconds of quiet a command needs before it, or it is the end of a sentence
+MIN_GAP = 0.8  # seconds of quiet a command needs before it, or it is the end of a sentence
 
 
 class VoiceError(Exception):

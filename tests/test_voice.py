@@ -122,7 +122,7 @@ def test_a_sentence_is_not_a_command_even_with_a_command_word_in_it(recognizer: 
 
 def test_a_command_right_after_other_speech_is_the_end_of_a_sentence(recognizer: Recognizer) -> None:
     listener = Listener(recognizer)
-    stream = room(0.6, say("now breathe out"), 0.3, say("stop"), 0.8)
+    stream = room(0.6, say("now breathe out"), 0.6, say("stop"), 0.8)  # two utterances, 0.6 s apart
     pcm = np.clip(stream, -32768, 32767).astype("<i2").tobytes()
     alone = np.clip(room(0.6, say("stop"), 0.8), -32768, 32767).astype("<i2").tobytes()
     assert [h.command for h in listener.feed(pcm) + listener.flush()] == []
