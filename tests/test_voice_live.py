@@ -1,0 +1,111 @@
+"""End to end: `unknot run --voice` with a real PulseAudio server whose null sink is both the speaker
+and, through its monitor, the microphone. The coach hears itself, so it must not obey itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import UNKNOT
+from tests.pulse import PulseServer, start_pulse
+from tests.test_voice import room, say, write
+
+ROUTINE = """\
+title: Voice check
+steps:
+  - say: Don't stop. Next, bring your knee up, then pause and breathe.
+  - pause: 1.5
+  - say: Again.
+  - pause: 14
+  - say: Second step.
+  - pause: 30
+"""
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
+    server = start_pulse(tmp_path_factory.mktemp("pulse"))
+    server.null_sink("room")
+    server.pactl("set-default-sink", "room")
+    server.pactl("set-default-source", "room.monitor")
+    yield server
+    server.stop()
+
+
+class Lines:
+    """A child's stdout, each line with the monotonic time it arrived."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[tuple[float, str]] = []
+        assert process.stdout is not None
+        self._stdout = process.stdout
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self._stdout:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def wait_for(self, text: str, timeout: float) -> float:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for at, line in list(self.lines):
+                if text in line:
+                    return at
+            time.sleep(0.01)
+        raise AssertionError(f"no line with {text!r} in {timeout} s; got {[line for _, line in self.lines]}")
+
+    def text(self) -> list[str]:
+        return [line for _, line in self.lines]
+
+
+def play(path: Path, env: dict[str, str]) -> float:
+    """Plays into the room; returns when the last sample has been played."""
+    subprocess.run(["paplay", str(path)], env=env, check=True, timeout=20)
+    return time.monotonic()
+
+
+def test_a_spoken_next_moves_on_and_nothing_else_does(pulse: PulseServer, tmp_path: Path) -> None:
+    routine = tmp_path / "voice.yaml"
+    routine.write_text(ROUTINE)
+    env = dict(os.environ)
+    env.update({k: v for k, v in pulse.env.items() if k.startswith("PULSE") or k == "HOME"})
+    sentence = write(tmp_path / "sentence.wav", room(0.3, say("my back feels a little better today", 150, "en-gb"),
+                                                     0.3, seed=1))
+    spoken_next = write(tmp_path / "next.wav", room(0.3, say("next", 150, "en-gb"), 0.2, seed=2))
+    spoken_stop = write(tmp_path / "stop.wav", room(0.3, say("stop", 150, "en-gb"), 0.2, seed=3))
+    tail = 0.2  # seconds of room after each word
+
+    process = subprocess.Popen([str(UNKNOT), "run", str(routine), "--voice"], env=env, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = Lines(process)
+        # The coach says "stop", "next" and "pause" in a sentence, then "Again." alone, and hears it all.
+        quiet = lines.wait_for("[4/6]", timeout=60)
+        time.sleep(max(0.0, quiet + 1.0 - time.monotonic()))
+        play(sentence, env)
+        time.sleep(1.5)
+        assert not [line for line in lines.text() if line.startswith(("heard:", "[5/6]", "paused"))], lines.text()
+
+        ended = play(spoken_next, env) - tail
+        moved = lines.wait_for("[5/6]", timeout=5)
+        assert moved - ended < 1.0, f"moved {moved - ended:.2f} s after the word ended"
+        assert "heard: next" in lines.text()
+
+        time.sleep(3.0)  # "Second step." has been said and its tail has passed
+        play(spoken_stop, env)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "Traceback" not in stderr and "no voice commands" not in stderr, stderr
+    heard = [line for line in lines.text() if line.startswith("heard:")]
+    assert heard == ["heard: next", "heard: stop"]
+    assert lines.text()[-1].startswith("Stopped after")
