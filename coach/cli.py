@@ -464,6 +464,8 @@ def _listen_live(args: argparse.Namespace, listener: Listener) -> int:
     except VoiceError as error:
         print(f"unknot listen: {error}", file=sys.stderr)
         return EXIT_PROBLEM
+    except KeyboardInterrupt:  # the way to stop listening
+        pass
     return EXIT_OK
 
 

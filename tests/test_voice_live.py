@@ -4,6 +4,7 @@ and, through its monitor, the microphone. The coach hears itself, so it must not
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -109,3 +110,38 @@ def test_a_spoken_next_moves_on_and_nothing_else_does(pulse: PulseServer, tmp_pa
     heard = [line for line in lines.text() if line.startswith("heard:")]
     assert heard == ["heard: next", "heard: stop"]
     assert lines.text()[-1].startswith("Stopped after")
+
+
+def test_with_no_sound_server_a_voice_session_says_so_once_and_goes_on(tmp_path: Path) -> None:
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps:\n  - say: Hello.\n  - pause: 2\n")
+    env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path / 'nobody'}")
+    done = subprocess.run([str(UNKNOT), "run", str(routine), "--voice"], env=env, text=True, capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 0, done.stderr
+    notices = done.stderr.splitlines()
+    assert len(notices) == 2, notices
+    assert notices[0].startswith("unknot: no sound: ")
+    assert notices[1].startswith("unknot: no voice commands: ") and notices[1].endswith("carrying on with keys")
+    assert done.stdout.splitlines()[-1].startswith("Finished after 0:0")
+
+
+def test_listen_prints_what_it_hears_live_and_ctrl_c_ends_it(pulse: PulseServer, tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.update({k: v for k, v in pulse.env.items() if k.startswith("PULSE") or k == "HOME"})
+    spoken = write(tmp_path / "pause.wav", room(0.3, say("pause", 150, "en-gb"), 0.3, seed=4))
+    process = subprocess.Popen([str(UNKNOT), "listen"], env=env, text=True, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = Lines(process)
+        time.sleep(2.0)  # the recognizer loads
+        play(spoken, env)
+        lines.wait_for("\tpause\t(pause)", timeout=5)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read() if process.stderr else ""
+    assert stderr.startswith("unknot: listening on ") and "Traceback" not in stderr, stderr
