@@ -201,7 +201,8 @@ class Listener:
 
     def flush(self) -> list[Heard]:
         """The end of the stream: decide what was still being said."""
-        speech = self._endpointer.end_stream(self._pending)
+        # end_stream() fails on an empty frame: with nothing pending there is nothing to add.
+        speech = self._endpointer.end_stream(self._pending) if self._pending else None
         self.position += len(self._pending) / 2 / RATE
         self._pending = b""
         if speech is not None:

@@ -183,3 +183,11 @@ def test_listen_reports_bad_files_and_goes_on(clips: dict[str, Path], tmp_path: 
         f"unknot listen: {eight}: 8-bit samples; expected 16-bit PCM",
         f"unknot listen: {tmp_path / 'gone.wav'}: no such file",
     ]
+
+
+def test_flush_after_a_stream_that_ends_on_a_frame_boundary(recognizer: Recognizer) -> None:
+    listener = Listener(recognizer)
+    pcm = np.clip(room(0.6, say("pause"), 0.8), -32768, 32767).astype("<i2").tobytes()
+    whole = len(pcm) // 960 * 960  # 30 ms frames at 16 kHz: nothing is left pending
+    heard = listener.feed(pcm[:whole]) + listener.flush()
+    assert [h.command for h in heard] == ["pause"]
