@@ -149,8 +149,7 @@ class VoiceControl:
             data, ended = block
             began = ended - len(data) / 2 / RATE
             if began < self.sounding_until() + DEAF_TAIL:
-                if self.state != "deaf":
-                    self.state = "deaf"
+                self.state = "deaf"
                 self.listener.deafen(len(data) / 2 / RATE)
                 continue
             self.state = "listening"

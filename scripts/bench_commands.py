@@ -99,19 +99,6 @@ def coach_texts() -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def fft_friendly(n: int) -> int:
-    """The smallest length from n with no prime factor above 7: on other lengths numpy's FFT, which
-    make_corpus.noise() uses, takes several times the time and gigabytes of memory."""
-    while True:
-        rest = n
-        for p in (2, 3, 5, 7):
-            while rest % p == 0:
-                rest //= p
-        if rest == 1:
-            return n
-        n += 1
-
-
 def build_stream(minutes: float, snr: float, seed: int) -> tuple[bytes, list[Spoken], tuple[int, int]]:
     """Sentences that are not commands, end to end with short gaps, under pink noise throughout."""
     coach = coach_texts()
@@ -133,9 +120,7 @@ def build_stream(minutes: float, snr: float, seed: int) -> tuple[bytes, list[Spo
         pieces += [speech, gap]
         spoken.append(Spoken(at, at + len(speech) / RATE, text))
         at += (len(speech) + len(gap)) / RATE
-    track = np.concatenate(pieces)
-    track = np.concatenate([track, np.zeros(fft_friendly(len(track)) - len(track), dtype=np.float32)])
-    mixed = make_corpus.mix(track, "pink", snr, rng, [])
+    mixed = make_corpus.mix(np.concatenate(pieces), "pink", snr, rng, [])
     pcm = np.clip(np.round(mixed), -32768, 32767).astype("<i2").tobytes()
     return pcm, spoken, (len(coach), len(make_corpus.NOT_COMMANDS))
 
@@ -143,23 +128,13 @@ def build_stream(minutes: float, snr: float, seed: int) -> tuple[bytes, list[Spo
 def room_noise(seconds: float, dbfs: float, seed: int) -> bytes:
     rng = np.random.default_rng(seed + 1)
     length = int(seconds * RATE)
-    hiss = make_corpus.noise("pink", fft_friendly(length), rng, [])[:length]
+    hiss = make_corpus.noise("pink", length, rng, [])
     hiss *= 32768 * 10 ** (dbfs / 20) / float(np.sqrt(np.mean(hiss**2)))
     return np.clip(np.round(hiss), -32768, 32767).astype("<i2").tobytes()
 
 
-def safe_flush(listener: Listener) -> tuple[list[Heard], bool]:
-    """flush(), and whether it crashed: pocketsphinx's Endpointer.end_stream(b"") raises IndexError,
-    which flush() meets whenever the stream ends on a 30 ms frame boundary."""
-    try:
-        return listener.flush(), False
-    except IndexError:
-        listener.deafen()
-        return [], True
-
-
-def stream_through(listener: Listener, pcm: bytes, chunk: float) -> tuple[list[Heard], float, bool]:
-    """Every Heard, the process CPU seconds spent inside feed()/flush(), and whether flush crashed."""
+def stream_through(listener: Listener, pcm: bytes, chunk: float) -> tuple[list[Heard], float]:
+    """Every Heard, and the process CPU seconds spent inside feed()/flush()."""
     listener.reset()
     step = int(chunk * RATE) * 2
     heard: list[Heard] = []
@@ -170,9 +145,9 @@ def stream_through(listener: Listener, pcm: bytes, chunk: float) -> tuple[list[H
         heard += listener.feed(block)
         cpu += time.process_time() - before
     before = time.process_time()
-    last, crashed = safe_flush(listener)
+    last = listener.flush()
     cpu += time.process_time() - before
-    return heard + last, cpu, crashed
+    return heard + last, cpu
 
 
 def accuracy(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> float:
@@ -183,14 +158,8 @@ def accuracy(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> fl
     reasons: dict[float, Counter[str]] = {s: Counter() for s in snrs}
     for clip in clips:
         seen = len(listener.verdicts)
-        try:
-            heard = listen_file(listener, clip.file)
-            crashed = False
-        except IndexError:  # see safe_flush
-            heard, crashed = [], True
-        if crashed:
-            result = "crashed"
-        elif len(heard) == 1 and heard[0].command == clip.command:
+        heard = listen_file(listener, clip.file)
+        if len(heard) == 1 and heard[0].command == clip.command:
             result = "right"
         elif not heard:
             result = "nothing"
@@ -229,7 +198,7 @@ def accuracy(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> fl
             line = f"{name:<8} {word:<9}" + "".join(f"{cell(table.get((key, s))):>12}" for s in snrs)
             print(line + f"{cell(merged(table, key, high)):>12}")
 
-    print("\noutcomes by SNR: right, wrong command, several heard, nothing heard, flush crashed")
+    print("\noutcomes by SNR: right, wrong command, several heard, nothing heard")
     totals: dict[float, Counter[str]] = {}
     for snr in snrs:
         counts: Counter[str] = Counter()
@@ -238,8 +207,7 @@ def accuracy(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> fl
         totals[snr] = counts
         n = sum(counts.values())
         print(f"  {snr_label(snr):>6}: {n} clips  right {counts['right']} ({percent(counts['right'], n):.1f}%)"
-              f"  wrong {counts['wrong']}  several {counts['several']}  nothing {counts['nothing']}"
-              f"  crashed {counts['crashed']}")
+              f"  wrong {counts['wrong']}  several {counts['several']}  nothing {counts['nothing']}")
     print("why nothing was heard (verdicts on those clips' utterances):")
     for snr in snrs:
         listed = ", ".join(f"{reason} {n}" for reason, n in reasons[snr].most_common()) or "-"
@@ -252,10 +220,7 @@ def accuracy(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> fl
         high_total += totals[snr]
     n_high = sum(high_total.values())
     overall = percent(high_total["right"], n_high)
-    n_crashed = high_total["crashed"]
-    print(f"at 10 dB and above: {high_total['right']}/{n_high} right = {overall:.1f}%"
-          + (f" ({percent(high_total['right'], n_high - n_crashed):.1f}% leaving out the {n_crashed} crashed)"
-             if n_crashed else ""))
+    print(f"at 10 dB and above: {high_total['right']}/{n_high} right = {overall:.1f}%")
     return overall
 
 
@@ -264,15 +229,14 @@ def false_accepts(recognizer: Recognizer, pcm: bytes, spoken: list[Spoken], coun
     """False accepts per hour, and CPU as % of one core."""
     seconds = len(pcm) / 2 / RATE
     listener = Listener(recognizer)
-    heard, cpu, crashed = stream_through(listener, pcm, 0.1)
+    heard, cpu = stream_through(listener, pcm, 0.1)
     hours = seconds / 3600
     per_hour = len(heard) / hours
     print(f"\nfalse accepts: a {seconds / 60:.1f}-minute stream of {len(spoken)} sentences that are not commands"
           f" (drawn from {counts[0]} coach texts and {counts[1]} make_corpus.NOT_COMMANDS, each time in a new voice)")
     print(f"  {len(listener.verdicts)} utterances decided: "
           + ", ".join(f"{r} {n}" for r, n in Counter(v.reason for v in listener.verdicts).most_common()))
-    print(f"  {len(heard)} false accepts = {per_hour:.1f} per hour (one false accept here = {1 / hours:.1f} per hour)"
-          + ("; flush crashed at the end" if crashed else ""))
+    print(f"  {len(heard)} false accepts = {per_hour:.1f} per hour (one false accept here = {1 / hours:.1f} per hour)")
     if heard:
         print("  by word: " + ", ".join(f"{w} {n}" for w, n in Counter(h.word for h in heard).most_common()))
     for h in heard[:15]:
@@ -310,7 +274,7 @@ def latency(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> tup
                 done = True
                 break
         if not done:
-            last, _ = safe_flush(listener)
+            last = listener.flush()
             at_flush += int(any(h.command == clip.command for h in last))
     every = [x for s in snrs for x in found[s]]
     print(f"\nlatency: end of speech to the command, clips fed in 20 ms chunks ({len(every)} of {len(clips)} clips"
@@ -329,7 +293,7 @@ def latency(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> tup
 
 def quiet_room(recognizer: Recognizer, seconds: float, dbfs: float, seed: int) -> float:
     listener = Listener(recognizer)
-    heard, cpu, _ = stream_through(listener, room_noise(seconds, dbfs, seed), 0.1)
+    heard, cpu = stream_through(listener, room_noise(seconds, dbfs, seed), 0.1)
     print(f"\nquiet room: {seconds:g} s of pink noise at {dbfs:g} dBFS: {len(listener.verdicts)} utterances,"
           f" {len(heard)} heard, CPU {percent(cpu, seconds):.2f}% of one core")
     return percent(cpu, seconds)

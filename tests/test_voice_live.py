@@ -3,6 +3,7 @@ and, through its monitor, the microphone. The coach hears itself, so it must not
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -65,6 +66,26 @@ class Lines:
         return [line for _, line in self.lines]
 
 
+def room_env(pulse: PulseServer) -> dict[str, str]:
+    """This test's environment, with the private server as the speaker and the microphone."""
+    env = dict(os.environ)
+    env.update({k: v for k, v in pulse.env.items() if k.startswith("PULSE") or k == "HOME"})
+    return env
+
+
+@contextlib.contextmanager
+def unknot(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
+    """`unknot ARGS` with its stdout read line by line; killed if the test leaves it running."""
+    process = subprocess.Popen([str(UNKNOT), *args], env=env, text=True, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield process, Lines(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def play(path: Path, env: dict[str, str]) -> float:
     """Plays into the room; returns when the last sample has been played."""
     subprocess.run(["paplay", str(path)], env=env, check=True, timeout=20)
@@ -74,18 +95,14 @@ def play(path: Path, env: dict[str, str]) -> float:
 def test_a_spoken_next_moves_on_and_nothing_else_does(pulse: PulseServer, tmp_path: Path) -> None:
     routine = tmp_path / "voice.yaml"
     routine.write_text(ROUTINE)
-    env = dict(os.environ)
-    env.update({k: v for k, v in pulse.env.items() if k.startswith("PULSE") or k == "HOME"})
+    env = room_env(pulse)
     sentence = write(tmp_path / "sentence.wav", room(0.3, say("my back feels a little better today", 150, "en-gb"),
                                                      0.3, seed=1))
     spoken_next = write(tmp_path / "next.wav", room(0.3, say("next", 150, "en-gb"), 0.2, seed=2))
     spoken_stop = write(tmp_path / "stop.wav", room(0.3, say("stop", 150, "en-gb"), 0.2, seed=3))
     tail = 0.2  # seconds of room after each word
 
-    process = subprocess.Popen([str(UNKNOT), "run", str(routine), "--voice"], env=env, text=True,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        lines = Lines(process)
+    with unknot("run", str(routine), "--voice", env=env) as (process, lines):
         # The coach says "stop", "next" and "pause" in a sentence, then "Again." alone, and hears it all.
         quiet = lines.wait_for("[4/6]", timeout=60)
         time.sleep(max(0.0, quiet + 1.0 - time.monotonic()))
@@ -101,10 +118,6 @@ def test_a_spoken_next_moves_on_and_nothing_else_does(pulse: PulseServer, tmp_pa
         time.sleep(3.0)  # "Second step." has been said and its tail has passed
         play(spoken_stop, env)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     stderr = process.stderr.read() if process.stderr else ""
     assert "Traceback" not in stderr and "no voice commands" not in stderr, stderr
     heard = [line for line in lines.text() if line.startswith("heard:")]
@@ -127,21 +140,13 @@ def test_with_no_sound_server_a_voice_session_says_so_once_and_goes_on(tmp_path:
 
 
 def test_listen_prints_what_it_hears_live_and_ctrl_c_ends_it(pulse: PulseServer, tmp_path: Path) -> None:
-    env = dict(os.environ)
-    env.update({k: v for k, v in pulse.env.items() if k.startswith("PULSE") or k == "HOME"})
+    env = room_env(pulse)
     spoken = write(tmp_path / "pause.wav", room(0.3, say("pause", 150, "en-gb"), 0.3, seed=4))
-    process = subprocess.Popen([str(UNKNOT), "listen"], env=env, text=True, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        lines = Lines(process)
+    with unknot("listen", env=env) as (process, lines):
         time.sleep(2.0)  # the recognizer loads
         play(spoken, env)
         lines.wait_for("\tpause\t(pause)", timeout=5)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     stderr = process.stderr.read() if process.stderr else ""
     assert stderr.startswith("unknot: listening on ") and "Traceback" not in stderr, stderr
