@@ -15,7 +15,7 @@ from coach import __version__
 from coach.engines import ENGINES
 from coach.library import Entry, Library, load_library, read_folder, user_routines_dir
 from coach.model import Routine
-from coach.plan import Cue, Plan, SilentDurations, clock, compile_plan
+from coach.plan import Plan, SilentDurations, clock, compile_plan
 from coach.quiet import filter_stderr
 from coach.quiet import notice as quiet_notice
 from coach.routines import ID_PATTERN, NOT_ROUTINES, RoutineError, load_file, schema
@@ -24,7 +24,6 @@ from coach.safety import load_red_flags
 if TYPE_CHECKING:  # numpy and the audio stack load only for the commands that make sound
     from coach.audio import SoundOutput
     from coach.microphone import VoiceControl
-    from coach.sound import Sound
     from coach.speech import Speech, SpeechSettings
     from coach.terminal import TerminalRun
     from coach.voice import Listener
@@ -96,35 +95,9 @@ def _spoken(args: argparse.Namespace, speak: bool = True, meanwhile: Callable[[]
 
 def _prepare_speech(args: argparse.Namespace, routine: Routine, notices: list[str], speak: bool = True
                     ) -> tuple[Speech, Plan]:
-    """Render every text the routine speaks (the engine starts only if something is not cached), then
-    compile the plan with their real lengths. An engine that cannot run here gives way to the silent
-    one, with a notice."""
-    from coach.speech import Speech, SpeechError, SpeechSettings
+    from coach.live import prepare
 
-    speech = Speech(_speech_settings(args))
-    if not speak:
-        return speech, compile_plan(routine, SilentDurations(args.rate))
-    texts = compile_plan(routine, SilentDurations()).texts()
-    try:
-        speech.prepare(texts, _progress("preparing speech"))
-    except SpeechError as error:
-        speech.close()
-        notices.append(f"no speech: {error}; carrying on with text and chimes")
-        speech = Speech(SpeechSettings(engine="silent", rate=args.rate))
-    return speech, compile_plan(routine, speech)
-
-
-def _cue_sounds(speech: Speech, speak: bool = True) -> Callable[[Cue], Sound | None]:
-    from coach.chimes import chime
-
-    def sound(cue: Cue) -> Sound | None:
-        if cue.kind == "chime" and cue.sound:
-            return chime(cue.sound)
-        if cue.kind == "speech" and cue.text and speak:
-            return speech.sound(cue.text)
-        return None
-
-    return sound
+    return prepare(routine, _speech_settings(args), notices, speak, _progress("preparing speech"))
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -371,6 +344,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from coach.audio import open_output
+    from coach.live import CueSounds
     from coach.session import Player
     from coach.terminal import TerminalRun
 
@@ -388,7 +362,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             quiet_notice(f"unknot: {notice}")
         print(f"{routine.title}: about {clock(plan.duration)}" + (" plus waits" if plan.has_waits else ""))
         front = TerminalRun(plan)
-        player = Player(plan, output, _cue_sounds(speech, speak=not args.no_voice), front.on_event)
+        player = Player(plan, output, CueSounds(speech, speak=not args.no_voice), front.on_event)
         voice = None
         if listener is not None:
             voice, problem = _voice_control(args, listener, front, output)
@@ -470,6 +444,7 @@ def _listen_live(args: argparse.Namespace, listener: Listener) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from coach.live import CueSounds
     from coach.render import render
 
     started = time.perf_counter()
@@ -479,7 +454,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     with speech:
         out = Path(args.output)
         try:
-            result = render(plan, _cue_sounds(speech), out, Path(args.timeline) if args.timeline else None)
+            result = render(plan, CueSounds(speech), out, Path(args.timeline) if args.timeline else None)
         except OSError as error:
             raise UsageError(f"cannot write {error.filename or out}: {error.strerror or error}") from None
     took = time.perf_counter() - started

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # Limits from the routine format contract.
@@ -137,3 +137,22 @@ class Routine:
     safety: str | None = None
     breath: Breath = field(default_factory=Breath)
     path: Path | None = None
+
+
+def paced(routine: Routine, factor: float) -> Routine:
+    """The routine with every breath timing stretched by `factor` (slower above 1); fixed seconds stay."""
+    if factor == 1.0:
+        return routine
+
+    def step(s: Step) -> Step:
+        if isinstance(s, Breathe | Imagery):
+            return replace(s, breath=s.breath.scaled(factor))
+        if isinstance(s, Hold):
+            return replace(s, breath=s.breath.scaled(factor))
+        if isinstance(s, Stretch):
+            return replace(s, hold=replace(s.hold, breath=s.hold.breath.scaled(factor)))
+        if isinstance(s, Repeat):
+            return replace(s, steps=tuple(step(x) for x in s.steps))
+        return s
+
+    return replace(routine, breath=routine.breath.scaled(factor), steps=tuple(step(s) for s in routine.steps))

@@ -80,6 +80,7 @@ class Status:
     step: PlanStep | None
     phase: str | None
     phase_left: float
+    phase_seconds: float  # the whole phase, for a pacer's share of it
     step_left: float
     session_left: float
     position: float
@@ -126,6 +127,7 @@ class Player:
             step=step,
             phase=phase.phase if phase is not None and phase_left > 0 else None,
             phase_left=phase_left,
+            phase_seconds=(phase.dur or 0.0) if phase is not None and phase_left > 0 else 0.0,
             step_left=max(0.0, step.t + step.dur - p) if step else 0.0,
             session_left=max(0.0, self.plan.duration - p),
             position=p,
@@ -289,27 +291,49 @@ class Player:
 
 
 class Session:
-    """Runs a Player on a thread; controls are safe to call from any thread."""
+    """Runs a Player on a thread; controls are safe to call from any thread.
 
-    def __init__(self, player: Player, clock: Clock | None = None) -> None:
+    With `threaded=False` nothing runs by itself: the owner calls `pump()` (a UI's refresh tick, or a
+    test on a fake clock), and controls act at once."""
+
+    def __init__(self, player: Player, clock: Clock | None = None, threaded: bool = True) -> None:
         self.player = player
         self.clock = clock or MonotonicClock()
+        self.threaded = threaded
         self._commands: queue.Queue[str] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="unknot-session", daemon=True)
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        self._thread.start()
+        if self.threaded:
+            self._thread.start()
+        else:
+            with self._lock:
+                self.player.start(self.clock.now(), lead=START_LEAD)
 
     def command(self, name: str) -> None:
         """One of: pause, resume, toggle_pause, next, back, repeat, stop."""
-        self._commands.put(name)
+        if self.threaded:
+            self._commands.put(name)
+            return
+        with self._lock:
+            now = self.clock.now()
+            getattr(self.player, name)(now)
+            self.player.update(now)
+
+    def pump(self) -> None:
+        """Do what is due, when not threaded."""
+        if not self.threaded:
+            with self._lock:
+                self.player.update(self.clock.now())
 
     def status(self) -> Status:
         with self._lock:
             return self.player.status(self.clock.now())
 
     def join(self, timeout: float | None = None) -> bool:
+        if not self.threaded:
+            return self.finished
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
