@@ -33,6 +33,7 @@ PROGRESS_AFTER = 0.5  # seconds of preparing speech before a progress bar appear
 
 DESCRIPTION = """\
 Unknot: a voice-guided relaxation and stretch coach for back spasms and back pain.
+`unknot` alone on a terminal (or `unknot app`) opens the app; the commands below work without it.
 
 Unknot is not medical advice. If pain is severe, lasts more than two weeks, spreads down a leg,
 or comes with numbness, weakness or loss of bladder or bowel control, see a doctor:

@@ -257,6 +257,11 @@ class Player:
         if self.state in ("playing", "paused", "waiting") and self._step is not None:
             self._goto(self._step.index, now)
 
+    def jump(self, index: int, now: float) -> None:
+        """To the start of step `index` (a front end that rebuilt the plan carries on where it was)."""
+        if self.state in ("playing", "paused", "waiting"):
+            self._goto(min(index, len(self.plan.steps) - 1), now)
+
     def stop(self, now: float) -> None:
         if self.state != "finished":
             self._finish(stopped=True, at=self.position(now))
@@ -309,7 +314,11 @@ class Session:
             self._thread.start()
         else:
             with self._lock:
-                self.player.start(self.clock.now(), lead=START_LEAD)
+                self._begin()
+
+    def _begin(self) -> None:
+        if self.player.state == "ready":  # a player handed over already started just carries on
+            self.player.start(self.clock.now(), lead=START_LEAD)
 
     def command(self, name: str) -> None:
         """One of: pause, resume, toggle_pause, next, back, repeat, stop."""
@@ -343,7 +352,7 @@ class Session:
 
     def _run(self) -> None:
         with self._lock:
-            self.player.start(self.clock.now(), lead=START_LEAD)
+            self._begin()
         while True:
             with self._lock:
                 wake = self.player.update(self.clock.now())

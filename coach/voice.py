@@ -63,6 +63,22 @@ def parse_words(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return words
 
 
+def unknown_words(words: Mapping[str, tuple[str, ...]]) -> list[str]:
+    """The words the recognizer's dictionary lacks, read from the dictionary file (no decoder needed)."""
+    wanted = {w for chosen in words.values() for w in chosen}
+    path = os.path.join(_model()[1], "cmudict-en-us.dict")
+    with open(path, encoding="utf-8") as handle:
+        known = {line.split(" ", 1)[0].split("(", 1)[0] for line in handle}
+    return sorted(wanted - known)
+
+
+def check_words(words: Mapping[str, tuple[str, ...]]) -> None:
+    unknown = unknown_words(words)
+    if unknown:
+        raise VoiceError("the recognizer does not know " + ", ".join(repr(w) for w in unknown)
+                         + ": choose words from its English dictionary")
+
+
 @dataclass(frozen=True)
 class Heard:
     command: str
