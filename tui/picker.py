@@ -65,7 +65,6 @@ class PickerScreen(Screen[None]):
         Binding("s", "settings", "Settings"),
         Binding("d", "safety", "See a doctor?"),
         Binding("question_mark", "help", "Help"),
-        Binding("slash", "filter", "Filter", show=False),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -83,7 +82,7 @@ class PickerScreen(Screen[None]):
         yield Header()
         with Horizontal():
             with Vertical(id="left"):
-                yield Input(placeholder="type to filter", id="filter")
+                yield Input(placeholder="type to filter", id="filter", select_on_focus=False)
                 yield OptionList(id="routines")
             with VerticalScroll(id="preview"):
                 yield Static(id="preview-body")
@@ -188,9 +187,15 @@ class PickerScreen(Screen[None]):
                 self.query_one("#routines", OptionList).focus()
                 event.stop()
             return
+        # Handled here, not as a binding: an action runs later, and keys typed right after "/" would
+        # reach the list as commands.
+        if event.key == "slash":
+            self.set_focus(filter_box)  # at once: Widget.focus() waits its turn
+            event.stop()
+            return
         # Typing on the list starts the filter with that letter (command letters stay commands).
         if event.character and event.character.isprintable() and event.character not in "enhsdq?/ ":
-            filter_box.focus()
+            self.set_focus(filter_box)
             filter_box.insert_text_at_cursor(event.character)
             event.stop()
 
@@ -208,9 +213,6 @@ class PickerScreen(Screen[None]):
         self.fill(keep)
 
     # -- actions -------------------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
 
     def action_start(self) -> None:
         entry = self.current()
