@@ -70,6 +70,7 @@ async def wait_for(pilot, condition, seconds: float = 5.0) -> None:  # type: ign
 
 
 async def start_short(pilot, app: UnknotApp, pain: str = "") -> SessionScreen:  # type: ignore[no-untyped-def]
+    app.screen.query_one("#filter", Input).value = ""
     await pilot.press("slash", *"short breaths")  # "s" alone on the list would open the settings
     await pilot.press("enter")  # leaves the filter for the list
     await pilot.press("enter")
