@@ -119,7 +119,7 @@ class PickerScreen(Screen[None]):
         seconds = self._lengths[entry.path]
         length = f"{round(seconds / 60) or 1} min" if seconds else "?"
         mine = "" if entry.source == BUILT_IN else " [dim](yours)[/]"
-        tags = ", ".join(entry.routine.tags[:3])
+        tags = ", ".join(entry.routine.tags[:2])
         return (f"[b]{escape(entry.routine.title)}[/]{mine}\n"
                 f"  [dim]{length} · {entry.routine.position} · {escape(tags)}[/]")
 

@@ -111,7 +111,7 @@ class HistoryScreen(Screen[None]):
         if not records:
             summary.update("No sessions yet. They are kept here, on this computer only.")
             return
-        summary.update(f"{len(records)} session(s), newest first.")
+        summary.update(f"{len(records)} session{'' if len(records) == 1 else 's'}, newest first.")
         for r in records:
             table.add_row(
                 r.started.astimezone().strftime("%Y-%m-%d %H:%M"), r.title, r.outcome,
@@ -160,6 +160,7 @@ class SettingsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#voice", Select).focus()
         self.load_voices()
 
     @work(thread=True, exclusive=True, group="voices", exit_on_error=False)

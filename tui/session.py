@@ -147,7 +147,7 @@ class SessionScreen(Screen[None]):
         Binding("b", "command('back')", "Back"),
         Binding("r", "command('repeat')", "Repeat"),
         Binding("escape", "stop", "Stop"),
-        Binding("v", "voice", "Voice commands"),
+        Binding("v", "voice", "Voice"),
         Binding("m", "mute", "Mute"),
         Binding("plus,equals_sign", "rate(1)", "Faster", key_display="+"),
         Binding("minus", "rate(-1)", "Slower", key_display="-"),
