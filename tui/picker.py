@@ -15,16 +15,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from coach.library import BUILT_IN, Entry, read_folder, user_routines_dir
 from coach.plan import SilentDurations, clock, compile_plan
 from coach.routines import ID_PATTERN
+from tui.base import AppScreen
 
 if TYPE_CHECKING:
-    from tui.app import UnknotApp
+    pass
 
 WATCH_SECONDS = 1.0  # how often the routine folders are checked for changes
 
@@ -56,7 +56,7 @@ def folder_stamp(folders: list[Path]) -> tuple[tuple[str, float, int], ...]:
     return tuple(stamp)
 
 
-class PickerScreen(Screen[None]):
+class PickerScreen(AppScreen):
     BINDINGS = [
         Binding("enter", "start", "Start", priority=False),
         Binding("e", "edit", "Edit"),
@@ -73,10 +73,6 @@ class PickerScreen(Screen[None]):
         self.shown: list[Entry] = []
         self._lengths: dict[Path, float | None] = {}
         self._stamp: tuple[tuple[str, float, int], ...] = ()
-
-    @property
-    def unknot(self) -> UnknotApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()

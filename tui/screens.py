@@ -14,10 +14,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static, Switch
 
 from coach.settings import PACE_RANGE, RATE_RANGE
+from tui.base import AppScreen
 
 if TYPE_CHECKING:
     from coach.speech import Voice
-    from tui.app import UnknotApp
 
 DEFAULT_VOICE = "__default__"
 SAMPLE = "Breathe in slowly through your nose, and let the knot loosen."
@@ -84,7 +84,7 @@ class SafetyScreen(Screen[None]):
         self.app.pop_screen()
 
 
-class HistoryScreen(Screen[None]):
+class HistoryScreen(AppScreen):
     BINDINGS = [Binding("escape,q", "close", "Back")]
 
     def compose(self) -> ComposeResult:
@@ -95,7 +95,7 @@ class HistoryScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        app: UnknotApp = self.app  # type: ignore[assignment]
+        app = self.unknot
         table = self.query_one(DataTable)
         table.add_columns("When", "Routine", "How it ended", "Minutes", "Pain before", "Pain after")
         history = app.get_history()
@@ -123,14 +123,10 @@ class HistoryScreen(Screen[None]):
         self.app.pop_screen()
 
 
-class SettingsScreen(Screen[None]):
+class SettingsScreen(AppScreen):
     """Every change is checked, applied at once and saved."""
 
     BINDINGS = [Binding("escape", "close", "Back")]
-
-    @property
-    def unknot(self) -> UnknotApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         s = self.unknot.settings

@@ -34,6 +34,7 @@ from coach.session import (
     Waiting,
 )
 from coach.settings import RATE_RANGE
+from tui.base import AppScreen
 from tui.pacer import Pacer
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from coach.microphone import VoiceControl
     from coach.speech import Speech
     from coach.voice import Heard
-    from tui.app import UnknotApp
 
 TICK = 1 / 20  # screen refresh: the pacer moves smoothly, the clock stays the session's
 PROGRESS_AFTER = 0.5  # show the speech progress bar only for work longer than this
@@ -56,9 +56,20 @@ def step_names(routine: Routine) -> list[str]:
         return [s.name or s.kind for s in routine.steps]
 
 
-def pain_value(text: str) -> int | None:
+def pain_box(box_id: str) -> Input:
+    return Input(placeholder="0-10, or Enter to skip", id=box_id, max_length=2, restrict=r"[0-9]*",
+                 validators=[Integer(0, 10)], valid_empty=True)
+
+
+def read_pain(screen: Screen[None], text: str) -> tuple[bool, int | None]:
+    """(usable, pain): empty is usable and no rating; anything but 0 to 10 is said and not usable."""
     text = text.strip()
-    return int(text) if text.isdigit() and 0 <= int(text) <= 10 else None
+    if not text:
+        return True, None
+    if text.isdigit() and 0 <= int(text) <= 10:
+        return True, int(text)
+    screen.notify("Pain is a number from 0 to 10, or leave it empty.", severity="error")
+    return False, None
 
 
 class BeforeScreen(Screen[None]):
@@ -82,8 +93,7 @@ class BeforeScreen(Screen[None]):
             yield Static("Press [b]d[/] for when to see a doctor instead.", classes="dim")
             yield Static("How bad is the pain right now, 0 (none) to 10 (the worst)? "
                          "Enter starts; leave it empty to skip.")
-            yield Input(placeholder="0-10, or Enter to skip", id="pain-before", max_length=2, restrict=r"[0-9]*",
-                        validators=[Integer(0, 10)], valid_empty=True)
+            yield pain_box("pain-before")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -91,10 +101,8 @@ class BeforeScreen(Screen[None]):
 
     @on(Input.Submitted, "#pain-before")
     def start(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        pain = pain_value(value)
-        if value and pain is None:
-            self.notify("Pain is a number from 0 to 10, or leave it empty.", severity="error")
+        usable, pain = read_pain(self, event.value)
+        if not usable:
             return
         self.app.switch_screen(SessionScreen(self.routine, pain))
 
@@ -140,7 +148,7 @@ class Ready(Message):
         self.rate = rate
 
 
-class SessionScreen(Screen[None]):
+class SessionScreen(AppScreen):
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause/resume"),
         Binding("n", "command('next')", "Next"),
@@ -170,10 +178,6 @@ class SessionScreen(Screen[None]):
         self.started_wall = time.monotonic()
         self.preparing_rate: int | None = None
         self.outcome: Finished | None = None
-
-    @property
-    def unknot(self) -> UnknotApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -477,7 +481,7 @@ class SessionScreen(Screen[None]):
         self.close_voice()
 
 
-class AfterScreen(Screen[None]):
+class AfterScreen(AppScreen):
     BINDINGS = [Binding("escape", "done", "Skip")]
 
     def __init__(self, routine: Routine, result: Finished, record: int | None, wall: float) -> None:
@@ -494,8 +498,7 @@ class AfterScreen(Screen[None]):
             yield Static(f"[b]{how}: {escape(self.routine.title)}[/]", id="after-title")
             yield Static(f"Time spent: {clock(self.wall)} (routine time {clock(self.result.at)})", id="after-time")
             yield Static("How is the pain now, 0 to 10? Enter saves; leave it empty to skip.")
-            yield Input(placeholder="0-10, or Enter to skip", id="pain-after", max_length=2, restrict=r"[0-9]*",
-                        validators=[Integer(0, 10)], valid_empty=True)
+            yield pain_box("pain-after")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -503,12 +506,10 @@ class AfterScreen(Screen[None]):
 
     @on(Input.Submitted, "#pain-after")
     def save(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        pain = pain_value(value)
-        if value and pain is None:
-            self.notify("Pain is a number from 0 to 10, or leave it empty.", severity="error")
+        usable, pain = read_pain(self, event.value)
+        if not usable:
             return
-        app: UnknotApp = self.app  # type: ignore[assignment]
+        app = self.unknot
         if pain is not None and app.history is not None and self.record is not None:
             try:
                 app.history.rate_after(self.record, pain)
