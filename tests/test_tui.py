@@ -378,3 +378,42 @@ async def test_edit_on_a_built_in_copies_it_first(mine: Path, monkeypatch: pytes
         assert isinstance(screen, PickerScreen)
         entry = next(e for e in screen.shown if e.id == "untie-the-knot")
         assert entry.source != "built-in"
+
+
+async def test_arrows_move_the_preview_and_d_before_a_session_shows_when_to_see_a_doctor(mine: Path) -> None:
+    app = make_app(routines=mine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PickerScreen)
+        first = text_of(app, "#preview-body")
+        await pilot.press("down")
+        second = text_of(app, "#preview-body")
+        assert second != first and screen.shown[1].routine is not None
+        assert screen.shown[1].routine.title in second
+        await pilot.press("up")
+        assert text_of(app, "#preview-body") == first
+        await pilot.press("enter")
+        assert isinstance(app.screen, BeforeScreen)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, SafetyScreen))
+        await pilot.press("escape")
+        assert isinstance(app.screen, BeforeScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, PickerScreen)
+
+
+async def test_new_routine_prompt_can_be_cancelled(mine: Path, user_routines: Path) -> None:
+    app = make_app(routines=mine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await pilot.press(*"half", "escape")
+        assert isinstance(app.screen, PickerScreen)
+        assert list(user_routines.iterdir()) == []
+
+
+async def test_settings_sample_button_says_when_the_engine_has_no_voice(mine: Path) -> None:
+    app = make_app(routines=mine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await pilot.click("#sample")
+        await wait_for(pilot, lambda: "no voice to play" in text_of(app, "#settings-status"))

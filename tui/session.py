@@ -56,8 +56,15 @@ def step_names(routine: Routine) -> list[str]:
         return [s.name or s.kind for s in routine.steps]
 
 
+class PainBox(Input):
+    """Takes digits only, so letters stay the screen's keys (d: when to see a doctor)."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        return character is not None and character.isdigit()
+
+
 def pain_box(box_id: str) -> Input:
-    return Input(placeholder="0-10, or Enter to skip", id=box_id, max_length=2, restrict=r"[0-9]*",
+    return PainBox(placeholder="0-10, or Enter to skip", id=box_id, max_length=2, restrict=r"[0-9]*",
                  validators=[Integer(0, 10)], valid_empty=True)
 
 
@@ -77,7 +84,7 @@ class BeforeScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("d", "safety", "When to see a doctor"),
+        Binding("d", "safety", "When to see a doctor", priority=True),  # the box would stop it otherwise
     ]
 
     def __init__(self, routine: Routine) -> None:
@@ -105,14 +112,6 @@ class BeforeScreen(Screen[None]):
         if not usable:
             return
         self.app.switch_screen(SessionScreen(self.routine, pain))
-
-    def on_key(self, event: object) -> None:
-        # "d" is typed into the box otherwise; the box only takes digits, so let it through.
-        from textual.events import Key
-
-        if isinstance(event, Key) and event.character == "d":
-            self.action_safety()
-            event.stop()
 
     def action_back(self) -> None:
         self.app.pop_screen()
