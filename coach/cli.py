@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import io
 import json
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from coach import __version__
 from coach.engines import ENGINES
@@ -23,7 +28,9 @@ from coach.safety import load_red_flags
 
 if TYPE_CHECKING:  # numpy and the audio stack load only for the commands that make sound
     from coach.audio import SoundOutput
+    from coach.history import History, Record
     from coach.microphone import VoiceControl
+    from coach.progress import RoutineChange
     from coach.speech import Speech, SpeechSettings
     from coach.terminal import TerminalRun
     from coach.voice import Listener
@@ -42,6 +49,10 @@ or comes with numbness, weakness or loss of bladder or bowel control, see a doct
 
 class UsageError(Exception):
     pass
+
+
+class CommandError(Exception):
+    """A problem the command cannot get past (exit 1); the message is one line."""
 
 
 def _speech_settings(args: argparse.Namespace) -> SpeechSettings:
@@ -501,6 +512,214 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- history --------------------------------------------------------------------------------------
+
+SESSION_FIELDS = (
+    "id", "routine", "title", "started", "ended", "outcome", "step", "steps", "seconds", "pain_before", "pain_after"
+)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC, to the second: 2025-03-01T09:30:00Z."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _session_fields(record: Record) -> dict[str, object]:
+    return {
+        "id": record.id,
+        "routine": record.routine,
+        "title": record.title,
+        "started": _iso(record.started),
+        "ended": _iso(record.ended),
+        "outcome": record.outcome,
+        "step": record.step,
+        "steps": record.steps,
+        "seconds": round(record.seconds, 3),
+        "pain_before": record.pain_before,
+        "pain_after": record.pain_after,
+    }
+
+
+def _write_csv(records: Sequence[Record], out: TextIO) -> None:
+    """RFC 4180: a header, then one row per session; CRLF line ends; an empty field for no value."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(SESSION_FIELDS)
+    for record in records:
+        writer.writerow(["" if value is None else value for value in _session_fields(record).values()])
+
+
+def _read_records() -> list[Record]:
+    """Every session, newest first; none if nothing was ever recorded (reading never creates the database)."""
+    from coach.history import History, HistoryError, history_path
+
+    if not history_path().exists():
+        return []
+    try:
+        with History() as history:
+            return history.sessions()
+    except HistoryError as error:
+        raise CommandError(str(error)) from None
+
+
+def _pain_text(before: int | None, after: int | None) -> str:
+    if before is None and after is None:
+        return ""
+    return f"{'–' if before is None else before} → {'–' if after is None else after}"
+
+
+def _change_text(change: RoutineChange) -> str:
+    text = f"{change.title}: {_plural(change.sessions, 'session')}, "
+    if change.average_change is None:
+        return text + "no pain ratings before and after yet"
+    average = round(change.average_change, 1)
+    if average == 0:
+        return text + f"pain unchanged on average ({change.rated} rated)"
+    return text + f"pain {abs(average):.1f} {'lower' if average < 0 else 'higher'} on average ({change.rated} rated)"
+
+
+def _print_history(records: Sequence[Record], history: History | None, now: datetime) -> None:
+    from coach.history import HistoryError
+    from coach.progress import doctor_reasons, summarize
+
+    if not records:
+        print("No sessions recorded yet: each routine you run from the app or with `unknot run` appears here.")
+        return
+    rows = [("WHEN", "ROUTINE", "OUTCOME", "MINUTES", "PAIN")]
+    for r in records:
+        rows.append((r.started.astimezone().strftime("%Y-%m-%d %H:%M"), r.title, r.outcome, f"{r.seconds / 60:.1f}",
+                     _pain_text(r.pain_before, r.pain_after)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths[1] = min(widths[1], 40)
+    for row in rows:
+        cells = [row[0].ljust(widths[0]), row[1][: widths[1]].ljust(widths[1]), row[2].ljust(widths[2]),
+                 row[3].rjust(widths[3]), row[4]]
+        print("  ".join(cells).rstrip())
+    summary = summarize(records, now)
+    print(f"\nStreak: {_plural(summary.streak, 'day')} in a row")
+    minutes = round(summary.minutes_this_week)
+    print(f"This week: {_plural(minutes, 'minute')}")
+    print()
+    for change in summary.per_routine:
+        print(_change_text(change))
+    for reason in doctor_reasons(records, now):
+        print()
+        print(textwrap.fill(reason.message.replace("unknot safety", "unknot\0safety"), 88).replace("\0", " "))
+        if history is not None:
+            with contextlib.suppress(HistoryError):  # it has been said; at worst the app says it once more
+                history.mark_notice(reason.key, now)
+
+
+def _forget(history: History, yes: bool) -> int:
+    count = history.count()
+    if count == 0:
+        history.forget()  # also forgets which notices were shown
+        print("The history is already empty.")
+        return EXIT_OK
+    if not yes:
+        which = "the only session" if count == 1 else f"all {count} sessions"
+        print(f"Delete {which} from the history? This cannot be undone. Type yes to confirm: ",
+              end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+        if not answer.endswith("\n"):
+            print(file=sys.stderr)  # end the question's line when input ended without one
+        if answer.strip() != "yes":
+            print("Nothing deleted.")
+            return EXIT_PROBLEM
+    deleted = history.forget()
+    print(f"Deleted {_plural(deleted, 'session')}.")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from coach.history import History, HistoryError, history_path
+    from coach.progress import doctor_reasons, summarize
+
+    if args.yes and not args.forget:
+        raise UsageError("--yes goes with --forget")
+    now = datetime.now(UTC)
+    try:
+        if args.forget:
+            if not history_path().exists():
+                print("The history is already empty.")
+                return EXIT_OK
+            with History() as history:
+                return _forget(history, args.yes)
+        if args.csv or args.json:
+            records = _read_records()
+        elif history_path().exists():
+            with History() as history:
+                _print_history(history.sessions(), history, now)
+            return EXIT_OK
+        else:
+            _print_history([], None, now)
+            return EXIT_OK
+    except HistoryError as error:
+        raise CommandError(str(error)) from None
+    if args.csv:
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(newline="")  # the rows end in CRLF already
+        _write_csv(records, sys.stdout)
+        return EXIT_OK
+    summary = summarize(records, now)
+    document = {
+        "sessions": [_session_fields(r) for r in records],
+        "streak": summary.streak,
+        "minutes_this_week": round(summary.minutes_this_week, 2),
+        "routines": [
+            {
+                "routine": c.routine,
+                "title": c.title,
+                "sessions": c.sessions,
+                "rated": c.rated,
+                "average_change": None if c.average_change is None else round(c.average_change, 3),
+            }
+            for c in summary.per_routine
+        ],
+        "doctor": [{"key": d.key, "message": d.message} for d in doctor_reasons(records, now)],
+    }
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import shutil
+
+    folder = Path(args.dir)
+    csv_path, routines_copy = folder / "history.csv", folder / "routines"
+    source = user_routines_dir()
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{folder} is not a folder")
+    for path in (csv_path, routines_copy):
+        if path.exists() or path.is_symlink():
+            raise CommandError(f"{path} already exists; nothing written (export into a new or empty folder)")
+    if folder.resolve().is_relative_to(source.resolve()):
+        raise CommandError(f"{folder} is inside your routines folder {source}; choose a folder outside it")
+    records = _read_records()  # a damaged history stops the export before anything is written
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with csv_path.open("x", encoding="utf-8", newline="") as handle:
+            _write_csv(records, handle)
+        if source.is_dir():
+            shutil.copytree(source, routines_copy, ignore_dangling_symlinks=True)
+        else:
+            routines_copy.mkdir()
+    except shutil.Error as error:  # some files could not be copied: name the first
+        src, _, why = error.args[0][0]
+        raise CommandError(f"cannot copy {src}: {why}") from None
+    except OSError as error:
+        raise CommandError(f"cannot write {error.filename or folder}: {error.strerror or error}") from None
+    copied = sum(1 for p in routines_copy.rglob("*") if p.is_file())
+    print(f"wrote {csv_path} ({_plural(len(records), 'session')})")
+    print(f"wrote {routines_copy} ({_plural(copied, 'file')} from {source})")
+    return EXIT_OK
+
+
 # -- parser ---------------------------------------------------------------------------------------
 
 
@@ -585,6 +804,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("safety", "when to see a doctor")
     p.set_defaults(func=cmd_safety)
 
+    p = command("history", "your sessions, the streak, minutes this week and each routine's effect on pain")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--csv", action="store_true", help="print every session as CSV (times in ISO 8601, UTC)")
+    form.add_argument("--json", action="store_true",
+                      help='print {"sessions", "streak", "minutes_this_week", "routines", "doctor"} as JSON')
+    form.add_argument("--forget", action="store_true", help="delete the whole history, after you type yes")
+    p.add_argument("--yes", action="store_true", help="with --forget: delete without asking")
+    p.set_defaults(func=cmd_history)
+
+    p = command("export", "copy your data into a folder: DIR/history.csv and your routines in DIR/routines/")
+    p.add_argument("dir", metavar="DIR", help="the folder to write into (made if missing); nothing is overwritten")
+    p.set_defaults(func=cmd_export)
+
     p = command("schema", "print the JSON Schema of routine files, for editors")
     p.set_defaults(func=cmd_schema)
     return parser
@@ -601,6 +833,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"unknot {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except CommandError as error:
+        print(f"unknot {args.command}: {error}", file=sys.stderr)
+        return EXIT_PROBLEM
     except RoutineError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)

@@ -2,7 +2,8 @@
 
 A row is inserted as "interrupted" when a session starts and committed at once, so a session that is
 killed (kill -9, power cut) stays recorded with the last step it reached. `finish` corrects the
-outcome when the session ends normally.
+outcome when the session ends normally. A second table remembers which notices (such as the
+see-a-doctor suggestion) have been shown; `forget` empties both.
 
 A damaged, locked or unwritable database never stops a session: every SQLite error becomes a
 HistoryError whose message is one plain line naming the file, and `open_history` hands that line to
@@ -11,6 +12,7 @@ the front end to say once.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import Any
 
 import platformdirs
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 OUTCOMES = ("finished", "stopped", "interrupted")
 BUSY_TIMEOUT = 2.0  # seconds to wait for another Unknot's write before calling the database locked
 
@@ -44,6 +46,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
         "CREATE INDEX sessions_started ON sessions (started)",
+    ),
+    (
+        # Notices already shown (e.g. the see-a-doctor suggestion), by key, with when they were last shown.
+        "CREATE TABLE notices (key TEXT PRIMARY KEY, shown TEXT NOT NULL)",
     ),
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -140,7 +146,50 @@ class History:
         _check_pain(pain)
         self._update(session_id, "UPDATE sessions SET pain_after = ? WHERE id = ?", (pain, session_id))
 
+    def mark_notice(self, key: str, now: datetime | None = None) -> None:
+        """Remember that the notice `key` has been shown (now: when)."""
+        self._run(
+            "INSERT INTO notices (key, shown) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET shown = excluded.shown",
+            (key, _stamp(now)),
+        )
+
+    def forget(self) -> int:
+        """Delete every session and notice in one transaction; the number of sessions deleted.
+
+        The deleted rows are overwritten in the file (secure_delete) and the write-ahead log is emptied
+        afterwards when no other Unknot is reading, so forgotten sessions do not linger on disk."""
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA secure_delete = ON")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    deleted = self._conn.execute("DELETE FROM sessions").rowcount
+                    self._conn.execute("DELETE FROM notices")
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                # Best effort: with another reader the log stays, and is emptied by a later checkpoint.
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.ProgrammingError:
+                raise
+            except sqlite3.Error as exc:
+                raise self._error(exc) from None
+        return deleted
+
     # -- reading ------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        """How many sessions there are (without reading them, so it works even if a row is damaged)."""
+        count = self._run("SELECT count(*) FROM sessions").fetchone()[0]
+        assert isinstance(count, int)
+        return count
+
+    def notice_shown(self, key: str) -> bool:
+        """Whether the notice `key` has been shown (see `mark_notice`)."""
+        return self._run("SELECT 1 FROM notices WHERE key = ?", (key,)).fetchone() is not None
 
     def sessions(self) -> list[Record]:
         """Every session, newest first."""

@@ -40,7 +40,7 @@ async def shoot() -> list[Path]:
 
     clock = FakeClock()
     app = UnknotApp(clock=clock, output=lambda: (RecordingOutput(), None), engine="silent", threaded=False,
-                    watch=False)
+                    watch=False, welcome=False)
     OUT.mkdir(parents=True, exist_ok=True)
     written = []
     async with app.run_test(size=SIZE) as pilot:

@@ -137,7 +137,7 @@ def table_names(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", ["empty file", "version 0 with another table"])
-def test_a_version_0_database_is_migrated_to_version_1(tmp_path: Path, kind: str) -> None:
+def test_a_version_0_database_is_migrated_to_the_current_version(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "h.sqlite3"
     if kind == "empty file":
         path.write_bytes(b"")
@@ -150,13 +150,154 @@ def test_a_version_0_database_is_migrated_to_version_1(tmp_path: Path, kind: str
     with History(path) as history:
         assert history.sessions() == []
         history.start("r", "R", steps=2, now=T0)
-    assert {"sessions", "sessions_started"} <= set(table_names(path))
+        assert not history.notice_shown("high-pain")
+    assert {"sessions", "sessions_started", "notices"} <= set(table_names(path))
     conn = raw(path)
     if kind != "empty file":
         assert conn.execute("SELECT text FROM notes").fetchall() == [("keep me",)]
-    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    assert conn.execute("PRAGMA user_version").fetchone() == (2,) == (SCHEMA_VERSION,)
     assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (1,)
     conn.close()
+
+
+# The schema as version 1 of Unknot wrote it, copied here so that this stays a real version-1 database
+# whatever later migrations do.
+VERSION_1 = """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        routine TEXT NOT NULL,
+        title TEXT NOT NULL,
+        started TEXT NOT NULL,
+        ended TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('finished', 'stopped', 'interrupted')),
+        step INTEGER,
+        steps INTEGER,
+        seconds REAL NOT NULL DEFAULT 0,
+        pain_before INTEGER CHECK (pain_before BETWEEN 0 AND 10),
+        pain_after INTEGER CHECK (pain_after BETWEEN 0 AND 10)
+    );
+    CREATE INDEX sessions_started ON sessions (started);
+    INSERT INTO sessions VALUES
+        (7, 'cat-cow', 'Cat and cow', '2025-03-01T09:30:00.000000+00:00', '2025-03-01T09:33:00.000000+00:00',
+         'finished', 5, 6, 180.0, 7, 3);
+    PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_database_is_migrated_to_version_2_keeping_its_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    conn = raw(path)
+    conn.executescript(VERSION_1)
+    conn.close()
+    assert "notices" not in table_names(path)
+    with History(path) as history:
+        assert history.sessions() == [
+            Record(7, "cat-cow", "Cat and cow", T0, T0 + timedelta(minutes=3), "finished", 5, 6, 180.0, 7, 3)
+        ]
+        assert not history.notice_shown("long-pain")
+        history.mark_notice("long-pain", now=T0)
+        new = history.start("neck", "Neck release", steps=2, now=T0 + timedelta(days=1))
+        assert [r.id for r in history.sessions()] == [new, 7]
+    conn = raw(path)
+    assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert conn.execute("SELECT key FROM notices").fetchall() == [("long-pain",)]
+    conn.close()
+
+
+def test_a_version_2_database_opens_without_migrating_again(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History(path) as history:
+        history.start("r", "R", steps=1, now=T0)
+        history.mark_notice("high-pain", now=T0)
+    with History(path) as history:
+        assert len(history.sessions()) == 1 and history.notice_shown("high-pain")
+
+
+# -- notices and forgetting -----------------------------------------------------------------------------
+
+
+def test_a_notice_is_remembered_once_marked(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History(path) as history:
+        assert not history.notice_shown("high-pain")
+        history.mark_notice("high-pain", now=T0)
+        assert history.notice_shown("high-pain")
+        assert not history.notice_shown("long-pain")
+        history.mark_notice("high-pain", now=T0 + timedelta(days=2))  # marking again is fine
+    with History(path) as history:
+        assert history.notice_shown("high-pain")
+    conn = raw(path)
+    assert conn.execute("SELECT key, shown FROM notices").fetchall() == [
+        ("high-pain", "2025-03-03T09:30:00.000000+00:00")  # when it was last shown
+    ]
+    conn.close()
+
+
+def test_mark_notice_needs_an_aware_time(tmp_path: Path) -> None:
+    with History(tmp_path / "h.sqlite3") as history:
+        with pytest.raises(ValueError, match="aware"):
+            history.mark_notice("high-pain", now=datetime(2025, 1, 1))
+        assert not history.notice_shown("high-pain")
+        history.mark_notice("high-pain")  # now
+        assert history.notice_shown("high-pain")
+
+
+def on_disk(path: Path) -> bytes:
+    """The bytes of the database and its write-ahead log."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_forget_deletes_every_session_and_notice(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History(path) as history:
+        for i in range(3):
+            history.start("secret-routine", "A title to forget", steps=1, pain_before=i, now=T0 + timedelta(hours=i))
+        history.mark_notice("high-pain", now=T0)
+    with History(path) as history:  # the sessions are now in the database file itself, not only in its log
+        assert history.count() == 3
+        assert b"A title to forget" in path.read_bytes()
+        assert history.forget() == 3
+        # Overwritten on disk, not just unlinked from the table, and gone from the write-ahead log too.
+        assert b"A title to forget" not in on_disk(path)
+        assert history.sessions() == [] and history.count() == 0
+        assert not history.notice_shown("high-pain")
+        assert history.forget() == 0
+        history.start("r", "R", steps=1, now=T0)  # and it goes on working
+        assert history.count() == 1
+    assert b"A title to forget" not in on_disk(path) and b"secret-routine" not in on_disk(path)
+
+
+def test_forget_under_a_lock_is_a_history_error_and_deletes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History(path) as history:
+        history.start("r", "R", steps=1, now=T0)
+        history.mark_notice("high-pain", now=T0)
+    other = raw(path)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with History(path, busy_timeout=0.2) as history:
+            with pytest.raises(HistoryError, match="is locked by another program") as caught:
+                history.forget()
+            assert str(caught.value).startswith(f"{path}: ")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with History(path) as history:
+        assert history.count() == 1 and history.notice_shown("high-pain")
+
+
+def test_count_works_when_a_row_is_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with History(path) as history:
+        history.start("r", "R", steps=1, now=T0)
+    conn = raw(path)
+    conn.execute("UPDATE sessions SET started = 'not a time'")
+    conn.close()
+    with History(path) as history:
+        with pytest.raises(HistoryError, match="is damaged"):
+            history.sessions()
+        assert history.count() == 1
+        assert history.forget() == 1  # so a damaged history can still be cleared
 
 
 def test_a_database_from_a_newer_unknot_is_refused_and_left_alone(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ in tests/test_tui_tmux.py.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from coach.testing import FakeClock, RecordingOutput
 from tui.app import UnknotApp
 from tui.pacer import Pacer, fullness
 from tui.picker import PickerScreen
-from tui.screens import HelpScreen, HistoryScreen, SafetyScreen, SettingsScreen
+from tui.screens import DoctorNotice, HelpScreen, HistoryScreen, SafetyScreen, SettingsScreen
 from tui.session import AfterScreen, BeforeScreen, SessionScreen
 
 SIZE = (110, 36)
@@ -44,7 +45,8 @@ steps:
 
 def make_app(clock: FakeClock | None = None, routines: Path | None = None, watch: bool = False) -> UnknotApp:
     return UnknotApp(routines=[routines] if routines else [], clock=clock or FakeClock(),
-                     output=lambda: (RecordingOutput(), None), engine="silent", threaded=False, watch=watch)
+                     output=lambda: (RecordingOutput(), None), engine="silent", threaded=False, watch=watch,
+                     welcome=False)
 
 
 @pytest.fixture
@@ -417,3 +419,78 @@ async def test_settings_sample_button_says_when_the_engine_has_no_voice(mine: Pa
         await pilot.press("s")
         await pilot.click("#sample")
         await wait_for(pilot, lambda: "no voice to play" in text_of(app, "#settings-status"))
+
+
+async def test_the_first_start_shows_when_to_see_a_doctor_once() -> None:
+    for first in (True, False):
+        app = UnknotApp(clock=FakeClock(), output=lambda: (RecordingOutput(), None), engine="silent", threaded=False,
+                        watch=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.1)
+            if first:
+                assert isinstance(app.screen, SafetyScreen)
+                text = text_of(app, "#safety-text")
+                assert "Welcome to Unknot" in text and "doctor" in text.lower()
+                await pilot.press("enter")
+            assert isinstance(app.screen, PickerScreen)
+
+
+def record_sessions(pains: list[tuple[int | None, int | None]], start: datetime, every: timedelta) -> None:
+    with History(history_path()) as history:
+        for i, (before, after) in enumerate(pains):
+            when = start + i * every
+            sid = history.start("short-breaths", "Short breaths", 4, before, now=when)
+            history.finish(sid, "finished", 3, 38.0, now=when + timedelta(minutes=1))
+            if after is not None:
+                history.rate_after(sid, after)
+
+
+NOW = datetime(2026, 3, 20, 18, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("pains", "says"), [
+    ([(8, 8), (9, 8), (8, 9)], True),  # three rated sessions at 8 or more
+    ([(3, 2), (9, 8), (8, 9)], False),  # only two
+    ([(9, 8), (8, None), (5, 3)], False),  # the latest is lower
+])
+async def test_the_doctor_notice_appears_exactly_when_pain_stays_high(mine: Path, pains: list[tuple[int, int | None]],
+                                                                      says: bool) -> None:
+    record_sessions(pains, NOW - timedelta(days=3), timedelta(days=1))
+    for run in range(2):
+        app = make_app(routines=mine)
+        app.wall_clock = lambda: NOW
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.1)
+            shown = isinstance(app.screen, DoctorNotice)
+            assert shown == (says and run == 0), (run, app.screen)  # said once, never again
+            if shown:
+                assert "8 or more" in str(app.screen.query_one("#doctor-message", Static).render())
+                await pilot.press("enter")
+            assert isinstance(app.screen, PickerScreen)
+
+
+async def test_the_doctor_notice_for_pain_longer_than_two_weeks(mine: Path) -> None:
+    record_sessions([(4, 3)] * 4, NOW - timedelta(days=15), timedelta(days=5))  # days -15, -10, -5, 0
+    app = make_app(routines=mine)
+    app.wall_clock = lambda: NOW
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, DoctorNotice)
+        assert "two weeks" in str(app.screen.query_one("#doctor-message", Static).render())
+        await pilot.press("d")  # straight on to the full list
+        await wait_for(pilot, lambda: isinstance(app.screen, SafetyScreen))
+
+
+async def test_history_screen_shows_streak_week_routines_and_chart(mine: Path) -> None:
+    record_sessions([(6, 4), (5, 3), (5, None)], NOW - timedelta(days=2), timedelta(days=1))
+    app = make_app(routines=mine)
+    app.wall_clock = lambda: NOW
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h")
+        await pilot.pause(0.1)
+        summary = text_of(app, "#history-summary")
+        assert "3 sessions · 3 days in a row" in summary
+        assert "Short breaths: 3 sessions, pain 2.0 lower after, on average" in text_of(app, "#history-routines")
+        assert app.screen.query_one(DataTable).row_count == 3
+        chart = app.screen.query_one("#pain-chart")
+        assert chart.display

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, UNKNOT
+from tui.app import welcomed_path
 
 DEADLINE = 60.0
 
@@ -85,6 +86,7 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 
 def test_edit_breaks_then_mends_a_routine_and_the_app_follows(tmux: Tmux, user_routines: Path) -> None:
     (user_routines / "evening.yaml").write_text(ROUTINE, encoding="utf-8")
+    welcomed_path().touch()  # a returning user: the first-start safety list is tested in test_tui.py
     editor = tmux.folder / "edit.sh"
     editor.write_text(EDITOR, encoding="utf-8")
     editor.chmod(0o755)

@@ -48,7 +48,8 @@ Compare = Callable[..., bool]
 
 def make_app(clock: FakeClock | None = None, routines: Path | None = None) -> UnknotApp:
     return UnknotApp(routines=[routines] if routines else [], clock=clock or FakeClock(),
-                     output=lambda: (RecordingOutput(), None), engine="silent", threaded=False, watch=False)
+                     output=lambda: (RecordingOutput(), None), engine="silent", threaded=False, watch=False,
+                     welcome=False)
 
 
 async def wait_for(pilot: Pilot[int], condition: Callable[[], bool], seconds: float = 10.0) -> None:
@@ -150,6 +151,7 @@ def test_history_screen_with_two_sessions(snap_compare: Compare, utc: None) -> N
                                now=datetime(2025, 3, 2, 21, 5, tzinfo=UTC))
         history.finish(second, "stopped", 6, 180.0, now=datetime(2025, 3, 2, 21, 8, tzinfo=UTC))
     app = make_app()
+    app.wall_clock = lambda: datetime(2025, 3, 2, 22, 0, tzinfo=UTC)  # a Sunday: both in this week's streak
 
     async def run_before(pilot: Pilot[int]) -> None:
         await pilot.press("h")

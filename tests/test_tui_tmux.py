@@ -25,6 +25,7 @@ from coach.speech import Speech, SpeechSettings
 from tests.conftest import ROOT, UNKNOT
 from tests.pulse import LOUD, WINDOW, PulseServer, Recorder, envelope, locate, start_pulse
 from tests.test_run_terminal import NO_SOUND, STILL, Terminal
+from tui.app import welcomed_path
 
 WIDTH, HEIGHT = 110, 34
 FILTER = "tmux"  # in this routine's title and tags, in no built-in routine
@@ -78,6 +79,8 @@ class AppTerminal(Terminal):
         self.seen: list[str] = []  # every screen read, to look for a traceback in all of them
 
     def start_app(self, env: dict[str, str]) -> None:
+        welcomed_path().parent.mkdir(parents=True, exist_ok=True)
+        welcomed_path().touch()  # a returning user: the first-start safety list is tested in test_tui.py
         self.routines.mkdir(exist_ok=True)
         (self.routines / "tmux-check.yaml").write_text(ROUTINE, encoding="utf-8")
         q = shlex.quote

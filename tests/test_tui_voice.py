@@ -53,7 +53,7 @@ async def test_a_spoken_next_moves_the_app_on(pulse: PulseServer, tmp_path: Path
     spoken_next = write(tmp_path / "next.wav", room(0.3, say("next", 150, "en-gb"), 0.2, seed=2))
     env = dict(pulse.env)
 
-    app = UnknotApp(routines=[mine], watch=False)  # the real clock, output and threads
+    app = UnknotApp(routines=[mine], watch=False, welcome=False)  # the real clock, output and threads
     async with app.run_test(size=(110, 34)) as pilot:
         await pilot.press("slash", *"voice in", "enter", "enter", "enter")
 

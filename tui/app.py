@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
@@ -18,11 +19,16 @@ from textual.binding import Binding
 
 from coach.audio import SoundOutput
 from coach.clock import Clock, MonotonicClock
-from coach.history import History, open_history
+from coach.history import History, HistoryError, Record, open_history
 from coach.library import Library, load_library, user_routines_dir
 from coach.settings import Settings, load_settings, save_settings
 
 OutputFactory = Callable[[], tuple[SoundOutput, str | None]]
+
+
+def welcomed_path() -> Path:
+    """Left once the safety list has been shown on a first start."""
+    return platformdirs.user_data_path("unknot") / "welcomed"
 
 
 def default_output() -> tuple[SoundOutput, str | None]:
@@ -46,9 +52,12 @@ class UnknotApp(App[int]):
         engine: str | None = None,
         threaded: bool = True,
         watch: bool = True,
+        welcome: bool = True,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         """`engine` overrides the speech engine setting (tests use "silent"); `threaded=False` runs
-        sessions on the screen's refresh tick, for tests on a fake clock."""
+        sessions on the screen's refresh tick, for tests on a fake clock; `welcome=False` skips the safety
+        list shown on the first start; `now` is the wall clock for dates (streaks, "this week")."""
         super().__init__()
         self.extra_routines = list(routines)
         self.clock = clock or MonotonicClock()
@@ -56,6 +65,8 @@ class UnknotApp(App[int]):
         self.engine_override = engine
         self.threaded = threaded
         self.watch_folders = watch
+        self.welcome = welcome
+        self.wall_clock = now or (lambda: datetime.now(UTC))
         self.settings, self.settings_problems = load_settings()
         self.history: History | None = None
         self.history_problem: str | None = None
@@ -78,6 +89,36 @@ class UnknotApp(App[int]):
             if self.history_problem:
                 self.say_once(self.history_problem)
         return self.history
+
+    def history_records(self) -> list[Record] | None:
+        """Every recorded session, newest first; None (and the reason said once) when there is no history."""
+        history = self.get_history()
+        if history is None:
+            return None
+        try:
+            return history.sessions()
+        except HistoryError as error:
+            self.say_once(str(error))
+            return None
+
+    def check_doctor_rule(self) -> None:
+        """Says once, plainly, when the recorded pain is a reason to see a doctor."""
+        from coach.progress import doctor_reasons
+
+        records = self.history_records()
+        if not records or self.history is None:
+            return
+        for reason in doctor_reasons(records, self.wall_clock()):
+            try:
+                if self.history.notice_shown(reason.key):
+                    continue
+                self.history.mark_notice(reason.key)
+            except HistoryError as error:
+                self.say_once(str(error))
+                return
+            from tui.screens import DoctorNotice
+
+            self.push_screen(DoctorNotice(reason.message))
 
     def change_settings(self, settings: Settings) -> None:
         """Applied at once and saved; a save that fails is said, and the change still holds."""
@@ -105,6 +146,17 @@ class UnknotApp(App[int]):
         for problem in self.settings_problems:
             self.say_once(f"{problem} (using the default)")
         self.push_screen(PickerScreen())
+        welcomed = welcomed_path()
+        if self.welcome and not welcomed.exists():
+            from tui.screens import SafetyScreen
+
+            self.push_screen(SafetyScreen(first=True))
+            try:
+                welcomed.parent.mkdir(parents=True, exist_ok=True)
+                welcomed.touch()
+            except OSError:
+                pass  # shown again next time: better than never
+        self.check_doctor_rule()
 
     def on_unmount(self) -> None:
         if self.history is not None:

@@ -17,6 +17,8 @@ from coach.settings import PACE_RANGE, RATE_RANGE
 from tui.base import AppScreen
 
 if TYPE_CHECKING:
+    from coach.history import Record
+    from coach.progress import RoutineChange
     from coach.speech import Voice
 
 DEFAULT_VOICE = "__default__"
@@ -66,7 +68,13 @@ $EDITOR; when you close it, it is checked and the list is reloaded.
 
 
 class SafetyScreen(Screen[None]):
-    BINDINGS = [Binding("escape,q", "close", "Back")]
+    """When to see a doctor; shown by itself on the first start, and with d at any time."""
+
+    BINDINGS = [Binding("escape,q,enter", "close", "Back")]
+
+    def __init__(self, first: bool = False) -> None:
+        super().__init__()
+        self.first = first
 
     def compose(self) -> ComposeResult:
         from coach.safety import load_red_flags
@@ -76,6 +84,10 @@ class SafetyScreen(Screen[None]):
             text = escape(load_red_flags().as_text(width=84))
         except ValueError as error:
             text = f"[red]{escape(str(error))}[/]"
+        if self.first:
+            text = ("[b]Welcome to Unknot.[/] Before anything else, please read when to see a doctor. "
+                    "This list is always one key away: d in the routine list.\n\n" + text
+                    + "\n\n[dim]Enter or Escape to go on.[/]")
         with VerticalScroll(id="safety"):
             yield Static(text, id="safety-text")
         yield Footer()
@@ -84,34 +96,72 @@ class SafetyScreen(Screen[None]):
         self.app.pop_screen()
 
 
+class DoctorNotice(ModalScreen[None]):
+    """Said once for each rule that holds: the recorded pain is a reason to see a doctor."""
+
+    BINDINGS = [Binding("escape,enter", "close", "Close"), Binding("d", "safety", "When to see a doctor")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="doctor-notice"):
+            yield Static("[b]A reason to see a doctor[/]", id="doctor-title")
+            yield Static(escape(self.message), id="doctor-message")
+            yield Static("[dim]d: when to see a doctor · Enter: close[/]")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_safety(self) -> None:
+        self.dismiss(None)
+        self.app.push_screen(SafetyScreen())
+
+
 class HistoryScreen(AppScreen):
+    """Every session, the streak, this week's minutes, each routine's effect on pain, and a chart of
+    pain before and after over time."""
+
     BINDINGS = [Binding("escape,q", "close", "Back")]
 
     def compose(self) -> ComposeResult:
+        from textual_plotext import PlotextPlot
+
         yield Header()
         with Vertical(id="history"):
             yield Static("", id="history-summary")
+            with Horizontal(id="history-top"):
+                yield PlotextPlot(id="pain-chart")
+                yield Static("", id="history-routines")
             yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        from coach.progress import doctor_reasons, summarize
+
         app = self.unknot
         table = self.query_one(DataTable)
         table.add_columns("When", "Routine", "How it ended", "Minutes", "Pain before", "Pain after")
-        history = app.get_history()
         summary = self.query_one("#history-summary", Static)
-        if history is None:
+        records = app.history_records()
+        if records is None:
             summary.update(f"[red]{escape(app.history_problem or 'No history.')}[/]")
-            return
-        try:
-            records = history.sessions()
-        except Exception as error:
-            summary.update(f"[red]{escape(str(error))}[/]")
+            self.query_one("#history-top").display = False
             return
         if not records:
             summary.update("No sessions yet. They are kept here, on this computer only.")
+            self.query_one("#history-top").display = False
             return
-        summary.update(f"{len(records)} session{'' if len(records) == 1 else 's'}, newest first.")
+        now = app.wall_clock()
+        totals = summarize(records, now)
+        days = f"{totals.streak} day{'' if totals.streak == 1 else 's'} in a row"
+        lines = [f"{totals.sessions} session{'' if totals.sessions == 1 else 's'} · {days} · "
+                 f"{totals.minutes_this_week:.0f} minutes this week"]
+        lines += [f"[b yellow]{escape(reason.message)}[/]" for reason in doctor_reasons(records, now)]
+        summary.update("\n".join(lines))
+        self.query_one("#history-routines", Static).update(routine_lines(totals.per_routine))
+        self.draw_chart(records)
         for r in records:
             table.add_row(
                 r.started.astimezone().strftime("%Y-%m-%d %H:%M"), r.title, r.outcome,
@@ -119,8 +169,48 @@ class HistoryScreen(AppScreen):
                 "" if r.pain_after is None else str(r.pain_after),
             )
 
+    def draw_chart(self, records: list[Record]) -> None:
+        from textual_plotext import PlotextPlot
+
+        from coach.progress import pain_points
+
+        points = pain_points(records)
+        chart = self.query_one("#pain-chart", PlotextPlot)
+        if not points:
+            chart.display = False
+            return
+        plt = chart.plt
+        plt.clear_figure()
+        xs = list(range(1, len(points) + 1))
+        before = [(x, p[1]) for x, p in zip(xs, points, strict=True) if p[1] is not None]
+        after = [(x, p[2]) for x, p in zip(xs, points, strict=True) if p[2] is not None]
+        if before:
+            plt.plot([x for x, _ in before], [y for _, y in before], label="before", marker="dot", color="red")
+        if after:
+            plt.plot([x for x, _ in after], [y for _, y in after], label="after", marker="dot", color="green")
+        plt.ylim(0, 10)
+        plt.yticks([0, 2, 4, 6, 8, 10])
+        every = max(1, len(points) // 6)
+        plt.xticks([float(x) for x in xs[::every]], [p[0].astimezone().strftime("%d %b") for p in points][::every])
+        plt.title("Pain, 0 to 10, before and after each session")
+
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+def routine_lines(changes: list[RoutineChange]) -> str:
+    lines = ["[b]By routine[/]"]
+    for c in changes:
+        if c.average_change is None:
+            effect = "no pain ratings yet"
+        elif c.average_change < 0:
+            effect = f"pain {-c.average_change:.1f} lower after, on average"
+        elif c.average_change > 0:
+            effect = f"pain {c.average_change:.1f} higher after, on average"
+        else:
+            effect = "pain the same after, on average"
+        lines.append(f"{escape(c.title)}: {c.sessions} session{'' if c.sessions == 1 else 's'}, {effect}")
+    return "\n".join(lines)
 
 
 class SettingsScreen(AppScreen):

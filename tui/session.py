@@ -518,3 +518,4 @@ class AfterScreen(AppScreen):
 
     def action_done(self) -> None:
         self.app.pop_screen()
+        self.unknot.check_doctor_rule()  # a new rating may make it hold
