@@ -51,6 +51,12 @@ class UsageError(Exception):
     pass
 
 
+def pain_rating(text: str) -> int:
+    if not text.strip().isdigit() or not 0 <= int(text) <= 10:
+        raise argparse.ArgumentTypeError(f"pain is a whole number from 0 to 10, not {text!r}")
+    return int(text)
+
+
 class CommandError(Exception):
     """A problem the command cannot get past (exit 1); the message is one line."""
 
@@ -356,8 +362,9 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from coach.audio import open_output
-    from coach.live import CueSounds
-    from coach.session import Player
+    from coach.history import open_history
+    from coach.live import CueSounds, Recorder
+    from coach.session import Event, Player
     from coach.terminal import TerminalRun
 
     opened: list[tuple[SoundOutput, str | None]] = []
@@ -370,11 +377,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         output, problem = opened[0]
         if problem:
             notices.append(problem)
+        history, problem = open_history()
+        if problem:
+            notices.append(problem)
         for notice in notices:
             quiet_notice(f"unknot: {notice}")
         print(f"{routine.title}: about {clock(plan.duration)}" + (" plus waits" if plan.has_waits else ""))
         front = TerminalRun(plan)
-        player = Player(plan, output, CueSounds(speech, speak=not args.no_voice), front.on_event)
+        recorder = Recorder(history, lambda message: quiet_notice(f"unknot: {message}"))
+        recorder.begin(routine, plan, args.pain)
+
+        def emit(event: Event) -> None:
+            front.on_event(event)
+            recorder.on_event(event)
+
+        player = Player(plan, output, CueSounds(speech, speak=not args.no_voice), emit)
         voice = None
         if listener is not None:
             voice, problem = _voice_control(args, listener, front, output)
@@ -386,6 +403,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if voice is not None:
                 voice.close()
             output.close()
+            if history is not None:
+                history.close()
     print(f"{'Stopped' if result.stopped else 'Finished'} after {clock(result.at)}.")
     return EXIT_OK
 
@@ -770,6 +789,8 @@ def build_parser() -> argparse.ArgumentParser:
                 [library, speech, listening])
     p.add_argument("routine", metavar="ID|FILE", help="a routine id from `unknot list`, or a routine file")
     p.add_argument("--no-voice", action="store_true", help="do not speak: show the words, keep the chimes")
+    p.add_argument("--pain", metavar="N", type=pain_rating,
+                   help="how bad the pain is before you start, 0 to 10, kept in the history")
     p.add_argument("--voice", action="store_true",
                    help='listen for spoken commands: "next", "back", "pause", "resume", "stop", "repeat"')
     p.set_defaults(func=cmd_run)

@@ -10,6 +10,8 @@ from coach.model import Routine, paced
 from coach.plan import Cue, Plan, SilentDurations, compile_plan
 
 if TYPE_CHECKING:
+    from coach.history import History
+    from coach.session import Event
     from coach.sound import Sound
     from coach.speech import Speech, SpeechSettings
 
@@ -56,3 +58,51 @@ class CueSounds:
         if cue.kind == "speech" and cue.text and self.speak:
             return self.speech.sound(cue.text)
         return None
+
+
+class Recorder:
+    """Writes a session into the history as it goes: begun (so a kill leaves it as interrupted), each
+    step reached, and how it ended. A history that fails is said once through `say` and then left alone:
+    it never stops a session."""
+
+    def __init__(self, history: History | None, say: Callable[[str], None]) -> None:
+        self.history = history
+        self.say = say
+        self.record: int | None = None
+        self.step: int | None = None
+
+    def begin(self, routine: Routine, plan: Plan, pain_before: int | None = None) -> None:
+        from coach.history import HistoryError
+
+        if self.history is None:
+            return
+        try:
+            self.record = self.history.start(routine.id, routine.title, len(plan.steps), pain_before)
+        except HistoryError as error:
+            self._fail(error)
+
+    def on_event(self, event: Event) -> None:
+        from coach.session import Finished, StepStarted
+
+        if isinstance(event, StepStarted):
+            self.step = event.step.index
+            self._write("progress", self.step, event.step.t)
+        elif isinstance(event, Finished):
+            self._write("finish", "stopped" if event.stopped else "finished", self.step, event.at)
+
+    def rate_after(self, pain: int) -> None:
+        self._write("rate_after", pain)
+
+    def _write(self, method: str, *args: object) -> None:
+        from coach.history import HistoryError
+
+        if self.history is None or self.record is None:
+            return
+        try:
+            getattr(self.history, method)(self.record, *args)
+        except HistoryError as error:
+            self._fail(error)
+
+    def _fail(self, error: Exception) -> None:
+        self.say(str(error))
+        self.history = None

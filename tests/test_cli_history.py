@@ -364,3 +364,34 @@ def test_a_locked_database_is_one_plain_line() -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"unknot history: {path}: the history database is locked by another program")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_unknot_run_records_its_session_with_the_pain_given(tmp_path: Path) -> None:
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps:\n  - say: Hello.\n  - pause: 1\n", encoding="utf-8")
+    done = run_unknot("run", str(routine), "--tts", "silent", "--pain", "6")
+    assert done.returncode == 0, done.stderr
+    with History(history_path()) as history:
+        (record,) = history.sessions()
+    assert (record.title, record.outcome, record.pain_before, record.pain_after) == ("Short", "finished", 6, None)
+    assert record.step == record.steps - 1 and record.ended is not None
+    assert "Short" in run_unknot("history").stdout
+
+
+@pytest.mark.parametrize("pain", ["11", "-1", "six"])
+def test_unknot_run_refuses_a_pain_outside_0_to_10(tmp_path: Path, pain: str) -> None:
+    done = run_unknot("run", "untie-the-knot", "--tts", "silent", "--pain", pain)
+    assert done.returncode == 2 and "0 to 10" in done.stderr and "Traceback" not in done.stderr
+    assert not history_path().exists()
+
+
+def test_a_damaged_history_never_stops_unknot_run(tmp_path: Path) -> None:
+    history_path().parent.mkdir(parents=True, exist_ok=True)
+    history_path().write_bytes(b"this is not a database" * 100)
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps:\n  - say: Hello.\n  - pause: 1\n", encoding="utf-8")
+    done = run_unknot("run", str(routine), "--tts", "silent")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("Finished after")
+    said = [line for line in done.stderr.splitlines() if "history database is damaged" in line]
+    assert len(said) == 1 and "Traceback" not in done.stderr, done.stderr

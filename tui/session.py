@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header, Input, OptionList, ProgressBar, Stat
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from coach.live import CueSounds, prepare
+from coach.live import CueSounds, Recorder, prepare
 from coach.model import Routine
 from coach.plan import Plan, SilentDurations, clock, compile_plan
 from coach.session import (
@@ -173,7 +173,7 @@ class SessionScreen(AppScreen):
         self.heard = ""
         self.voice_problem: str | None = None
         self.text = ""
-        self.record: int | None = None
+        self.recorder: Recorder | None = None
         self.started_wall = time.monotonic()
         self.preparing_rate: int | None = None
         self.outcome: Finished | None = None
@@ -256,12 +256,8 @@ class SessionScreen(AppScreen):
         steps.add_options([Option("  " + escape(s.name), id=str(s.index)) for s in plan.steps])
         player = Player(plan, self.output, self.sounds, self.post_event)
         self.session = Session(player, self.unknot.clock, threaded=self.unknot.threaded)
-        history = self.unknot.get_history()
-        if history is not None:
-            try:
-                self.record = history.start(self.routine.id, self.routine.title, len(plan.steps), self.pain_before)
-            except Exception as error:  # a damaged store never stops a session
-                self.unknot.say_once(str(error))
+        self.recorder = Recorder(self.unknot.get_history(), self.unknot.say_once)
+        self.recorder.begin(self.routine, plan, self.pain_before)
         self.session.start()
         if self.unknot.settings.voice_commands:
             self.start_voice()
@@ -274,10 +270,11 @@ class SessionScreen(AppScreen):
 
     def on_session_event(self, message: SessionEvent) -> None:
         event = message.event
+        if self.recorder is not None:
+            self.recorder.on_event(event)
         if isinstance(event, StepStarted):
             self.text = event.step.name
             self.mark_step(event.step.index)
-            self.save_progress(event.step.index)
         elif isinstance(event, CueSounded) and event.cue.kind == "speech" and event.cue.text:
             self.text = event.cue.text
         elif isinstance(event, Waiting):
@@ -299,32 +296,16 @@ class SessionScreen(AppScreen):
             steps.replace_option_prompt_at_index(i, mark + escape(step.name))
         steps.highlighted = index
 
-    def save_progress(self, step: int) -> None:
-        history = self.unknot.history
-        if history is not None and self.record is not None and self.session is not None:
-            try:
-                history.progress(self.record, step, self.session.status().position)
-            except Exception as error:
-                self.unknot.say_once(str(error))
-
     def finish(self, event: Finished) -> None:
         if self.outcome is not None:
             return
         self.outcome = event
         self.close_voice()
-        status = self.session.status() if self.session else None
-        step = status.step.index if status and status.step else None
-        history = self.unknot.history
-        if history is not None and self.record is not None:
-            try:
-                history.finish(self.record, "stopped" if event.stopped else "finished", step, event.at)
-            except Exception as error:
-                self.unknot.say_once(str(error))
         if self.output is not None:
             self.output.close()
         if self.speech is not None:
             self.speech.close()
-        self.app.switch_screen(AfterScreen(self.routine, event, self.record, time.monotonic() - self.started_wall))
+        self.app.switch_screen(AfterScreen(self.routine, event, self.recorder, time.monotonic() - self.started_wall))
 
     # -- the screen ----------------------------------------------------------------------------------
 
@@ -483,11 +464,11 @@ class SessionScreen(AppScreen):
 class AfterScreen(AppScreen):
     BINDINGS = [Binding("escape", "done", "Skip")]
 
-    def __init__(self, routine: Routine, result: Finished, record: int | None, wall: float) -> None:
+    def __init__(self, routine: Routine, result: Finished, recorder: Recorder | None, wall: float) -> None:
         super().__init__()
         self.routine = routine
         self.result = result
-        self.record = record
+        self.recorder = recorder
         self.wall = wall
 
     def compose(self) -> ComposeResult:
@@ -508,12 +489,8 @@ class AfterScreen(AppScreen):
         usable, pain = read_pain(self, event.value)
         if not usable:
             return
-        app = self.unknot
-        if pain is not None and app.history is not None and self.record is not None:
-            try:
-                app.history.rate_after(self.record, pain)
-            except Exception as error:
-                app.say_once(str(error))
+        if pain is not None and self.recorder is not None:
+            self.recorder.rate_after(pain)
         self.action_done()
 
     def action_done(self) -> None:
