@@ -494,3 +494,15 @@ async def test_history_screen_shows_streak_week_routines_and_chart(mine: Path) -
         assert app.screen.query_one(DataTable).row_count == 3
         chart = app.screen.query_one("#pain-chart")
         assert chart.display
+
+
+async def test_d_during_a_session_shows_the_doctor_list_and_the_session_goes_on(mine: Path) -> None:
+    clock = FakeClock()
+    app = make_app(clock, routines=mine)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_short(pilot, app)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, SafetyScreen))
+        assert screen.session is not None and screen.session.status().state == "playing"
+        await pilot.press("escape")
+        assert app.screen is screen

@@ -50,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
 [b]Picker[/]   up/down choose · type or / to filter · Enter start · e edit · n new routine
            h history · s settings · d when to see a doctor · ? help · q quit
 [b]Session[/]  space pause/resume · n next · b back · r repeat · Escape stop
-           v voice commands on/off · m mute · + and - speech rate
+           v voice commands on/off · m mute · + and - speech rate · d when to see a doctor
 [b]Voice[/]    say "next", "back", "pause", "resume", "stop" or "repeat" on its own,
            after a moment of quiet; the coach's own voice is never heard as a command.
 

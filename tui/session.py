@@ -154,6 +154,7 @@ class SessionScreen(AppScreen):
         Binding("b", "command('back')", "Back"),
         Binding("r", "command('repeat')", "Repeat"),
         Binding("escape", "stop", "Stop"),
+        Binding("d", "safety", "Doctor?", show=False),
         Binding("v", "voice", "Voice"),
         Binding("m", "mute", "Mute"),
         Binding("plus,equals_sign", "rate(1)", "Faster", key_display="+"),
@@ -207,6 +208,9 @@ class SessionScreen(AppScreen):
         self.app.call_from_thread(self._sound_opened, output, problem)
 
     def _sound_opened(self, output: SoundOutput, problem: str | None) -> None:
+        if not self.is_attached:  # the screen was left while the device opened
+            output.close()
+            return
         self.output = output
         if problem:
             self.unknot.say_once(problem)
@@ -358,6 +362,11 @@ class SessionScreen(AppScreen):
             return
         self.action_command("stop")
 
+    def action_safety(self) -> None:
+        from tui.screens import SafetyScreen
+
+        self.app.push_screen(SafetyScreen())  # over the session, which goes on
+
     def action_mute(self) -> None:
         if self.sounds is None:
             return
@@ -459,6 +468,14 @@ class SessionScreen(AppScreen):
 
     def on_unmount(self) -> None:
         self.close_voice()
+        if self.outcome is None:  # left before the end (stopped while getting ready, or the app quit)
+            if self.session is not None:
+                self.session.player.emit = lambda event: None
+                self.session.command("stop")
+            if self.output is not None:
+                self.output.close()
+            if self.speech is not None:
+                self.speech.close()
 
 
 class AfterScreen(AppScreen):
