@@ -506,3 +506,26 @@ async def test_d_during_a_session_shows_the_doctor_list_and_the_session_goes_on(
         assert screen.session is not None and screen.session.status().state == "playing"
         await pilot.press("escape")
         assert app.screen is screen
+
+
+async def test_a_wait_step_holds_until_n(tmp_path: Path) -> None:
+    folder = tmp_path / "waits"
+    folder.mkdir()
+    (folder / "w.yaml").write_text("format: 1\nid: waits\ntitle: Waits here\nsteps:\n  - say: Roll onto your side.\n"
+                                   "  - wait: Take your time, then say next.\n  - say: Well done.\n", encoding="utf-8")
+    clock = FakeClock()
+    app = make_app(clock, routines=folder)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"waits here", "enter", "enter", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionScreen) and app.screen.session is not None)
+        screen = app.screen
+        assert isinstance(screen, SessionScreen) and screen.session is not None
+        clock.advance(60)
+        await wait_for(pilot, lambda: screen.session is not None and screen.session.status().state == "waiting")
+        assert "press n when you are ready" in text_of(app, "#instruction")
+        clock.advance(60)  # it holds
+        await pilot.pause(0.1)
+        assert screen.session.status().state == "waiting"
+        await pilot.press("n")
+        await wait_for(pilot, lambda: "press n" not in text_of(app, "#instruction"))
+        assert screen.session.status().state in ("playing", "finished")

@@ -25,13 +25,10 @@ from coach.session import (
     CueSounded,
     Event,
     Finished,
-    Paused,
     Player,
-    Resumed,
     Session,
     Status,
     StepStarted,
-    Waiting,
 )
 from coach.settings import RATE_RANGE
 from tui.base import AppScreen
@@ -281,10 +278,6 @@ class SessionScreen(AppScreen):
             self.mark_step(event.step.index)
         elif isinstance(event, CueSounded) and event.cue.kind == "speech" and event.cue.text:
             self.text = event.cue.text
-        elif isinstance(event, Waiting):
-            self.text = f"{self.text}\n\n[dim]Say “next” or press n when you are ready.[/]"
-        elif isinstance(event, Paused | Resumed):
-            pass
         elif isinstance(event, Finished):
             self.finish(event)
             return
@@ -323,7 +316,8 @@ class SessionScreen(AppScreen):
         if status.state == "paused":
             instruction.update("[b reverse] Paused [/]  [dim]space to resume[/]\n\n" + escape(self.text))
         else:
-            instruction.update(self.text if "[dim]" in self.text else escape(self.text))
+            ready = "\n\n[dim]Say “next” or press n when you are ready.[/]" if status.state == "waiting" else ""
+            instruction.update(escape(self.text) + ready)
         self.query_one("#times", Static).update(self.times(status))
         self.query_one("#voice-state", Static).update(self.voice_line())
 
