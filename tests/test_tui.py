@@ -529,3 +529,11 @@ async def test_a_wait_step_holds_until_n(tmp_path: Path) -> None:
         await pilot.press("n")
         await wait_for(pilot, lambda: "press n" not in text_of(app, "#instruction"))
         assert screen.session.status().state in ("playing", "finished")
+
+
+def test_the_app_without_a_terminal_says_so_and_ends() -> None:
+    from tests.conftest import run_unknot
+
+    done = run_unknot("app")
+    assert done.returncode == 2 and "needs a terminal" in done.stderr and done.stdout == ""
+    assert run_unknot().stdout.startswith("usage: unknot")  # `unknot` alone off a terminal: the help

@@ -25,6 +25,10 @@ def app(args: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="unknot app", description="open the app (what `unknot` alone does)")
     parser.add_argument("--routines", metavar="DIR", action="append", help="also read routines from DIR")
     options = parser.parse_args(args)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("unknot app: the app needs a terminal; every command works without one (unknot --help)",
+              file=sys.stderr)
+        return 2
     from tui.app import run_app
 
     return run_app([Path(p) for p in options.routines or ()])
