@@ -1,4 +1,5 @@
-"""`unknot doctor`: what works on this machine for speech, sound and listening, and how to fix the rest.
+"""`unknot doctor`: what works on this machine for speech, sound, listening, the history and the settings,
+and how to fix the rest.
 
 Each probe runs in a child process with a time limit: audio libraries can hang, crash or print
 "ALSA lib ..." noise, and none of that may reach the user's terminal.
@@ -123,8 +124,34 @@ def check_recognizer() -> Check:
     return Check("recognizer", True, f"pocketsphinx with its English model ({answer.get('model')})")
 
 
+def check_history() -> Check:
+    from coach.history import History, HistoryError, history_path
+
+    path = history_path()
+    if not path.exists():
+        return Check("history", True, f"no sessions yet ({path})")
+    try:
+        with History(path) as history:
+            count = history.count()
+    except HistoryError as error:
+        return Check("history", False, str(error),
+                     f"move {path} aside (keep it: it may be mended); Unknot starts a new history")
+    return Check("history", True, f"{count} session(s) in {path}")
+
+
+def check_settings() -> Check:
+    from coach.settings import load_settings, settings_path
+
+    path = settings_path()
+    _, problems = load_settings(path)
+    if problems:
+        return Check("settings", False, "; ".join(problems), f"edit {path}, or change them in the app (s)")
+    return Check("settings", True, str(path) if path.exists() else "the defaults (nothing saved yet)")
+
+
 def run_checks() -> list[Check]:
-    return [check_speech(), check_espeak(), *check_devices(), check_recognizer()]
+    return [check_speech(), check_espeak(), *check_devices(), check_recognizer(), check_history(),
+            check_settings()]
 
 
 def report(checks: list[Check]) -> str:

@@ -188,3 +188,26 @@ def test_python_dash_m_coach_works() -> None:
 
     done = subprocess.run([sys.executable, "-m", "coach", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("unknot ")
+
+
+def test_doctor_reports_a_damaged_history_and_settings_with_their_fixes(user_dirs: Path) -> None:
+    history = user_dirs / "data" / "unknot" / "history.sqlite3"
+    history.parent.mkdir(parents=True)
+    history.write_bytes(b"not a database " * 200)
+    settings = user_dirs / "config" / "unknot" / "settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{"rate": 9000}', encoding="utf-8")
+    done = run_unknot("doctor")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("FAIL") and "history" in line and "damaged" in line for line in lines), done.stdout
+    assert any(line.startswith("FAIL") and "settings" in line and "settings.json:1:" in line for line in lines)
+    assert f"move {history} aside" in done.stdout
+    assert history.read_bytes().startswith(b"not a database")  # nothing touched
+
+
+def test_doctor_says_a_fresh_history_and_settings_are_fine() -> None:
+    done = run_unknot("doctor")
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("ok") and "history" in line and "no sessions yet" in line for line in lines)
+    assert any(line.startswith("ok") and "settings" in line and "the defaults" in line for line in lines)
