@@ -257,6 +257,8 @@ async def test_speech_rate_keys_rebuild_the_plan_and_keep_the_step(mine: Path) -
         assert screen.plan.steps[0].dur > old_plan.steps[0].dur  # slower speech: a longer first step
         await pilot.press("plus", "plus")
         await wait_for(pilot, lambda: app.settings.rate == 160 and screen.preparing_rate is None)
+        await pilot.pause(0.3)  # any render overtaken by the last press has finished by now
+        assert screen.speech is not None and screen.speech.settings.rate == 160
     assert load_settings()[0].rate == 160
 
 

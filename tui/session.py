@@ -242,6 +242,9 @@ class SessionScreen(AppScreen):
         for notice in message.notices:
             self.unknot.say_once(notice)
         if self.session is not None:  # a new speech rate while playing
+            if message.rate != self.preparing_rate:  # overtaken by a later + or -: only the last one counts
+                message.speech.close()
+                return
             self.swap(message)
             return
         self.speech, self.plan = message.speech, message.plan
