@@ -241,12 +241,13 @@ class SessionScreen(AppScreen):
         self.query_one("#progress", ProgressBar).display = False
         for notice in message.notices:
             self.unknot.say_once(notice)
+        if self.preparing_rate is not None and message.rate != self.preparing_rate:
+            message.speech.close()  # overtaken by a later + or -: only the last one counts
+            return
         if self.session is not None:  # a new speech rate while playing
-            if message.rate != self.preparing_rate:  # overtaken by a later + or -: only the last one counts
-                message.speech.close()
-                return
             self.swap(message)
             return
+        self.preparing_rate = None
         self.speech, self.plan = message.speech, message.plan
         self.sounds = CueSounds(message.speech, chimes=self.unknot.settings.chimes)
         self.begin()
