@@ -342,20 +342,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from coach.starter import starter
+    from coach.starter import write_starter
 
     routine_id: str = args.id
     if not ID_PATTERN.fullmatch(routine_id) or len(routine_id) > 64:
         raise UsageError(f"'{routine_id}' is not a plain id: use lowercase letters, digits and dashes, like my-stretch")
     folder = Path(args.dir) if args.dir else user_routines_dir()
-    path = folder / f"{routine_id}.yaml"
-    if path.exists():
-        print(f"{path} already exists; edit it, or choose another id", file=sys.stderr)
+    try:
+        path = write_starter(routine_id, folder)
+    except FileExistsError:
+        print(f"{folder / f'{routine_id}.yaml'} already exists; edit it, or choose another id", file=sys.stderr)
         return EXIT_PROBLEM
-    folder.mkdir(parents=True, exist_ok=True)
-    schema_uri = (Path(__file__).resolve().parent / "schema" / "routine-1.schema.json").as_uri()
-    with path.open("x", encoding="utf-8") as handle:
-        handle.write(starter(routine_id, str(path), schema_uri))
     print(path)
     return EXIT_OK
 
@@ -368,16 +365,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from coach.terminal import TerminalRun
 
     opened: list[tuple[SoundOutput, str | None]] = []
-    # The sound device can take a second to start: open it while speech is prepared.
+    kept: list[tuple[History | None, str | None]] = []
+    # The sound device can take a second to start, and the history costs a few ms more to load:
+    # both happen while speech is prepared, off the path to the first sound.
     opener = threading.Thread(target=lambda: opened.append(open_output()), daemon=True)
+    keeper = threading.Thread(target=lambda: kept.append(open_history()), daemon=True)
+
+    def meanwhile() -> None:
+        opener.start()
+        keeper.start()
+
     listener = _listener(args) if args.voice else None  # bad words are a usage error before any work
-    routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=opener.start)
+    routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=meanwhile)
     with speech:
         opener.join()
+        keeper.join()
         output, problem = opened[0]
         if problem:
             notices.append(problem)
-        history, problem = open_history()
+        history, problem = kept[0]
         if problem:
             notices.append(problem)
         for notice in notices:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -161,15 +162,9 @@ class History:
         with self._lock:
             try:
                 self._conn.execute("PRAGMA secure_delete = ON")
-                self._conn.execute("BEGIN IMMEDIATE")
-                try:
+                with self._transaction():
                     deleted = self._conn.execute("DELETE FROM sessions").rowcount
                     self._conn.execute("DELETE FROM notices")
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
-                    raise
                 # Best effort: with another reader the log stays, and is emptied by a later checkpoint.
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -229,18 +224,24 @@ class History:
                 )
             if version == SCHEMA_VERSION:
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._transaction():
                 # Read again under the write lock: another Unknot may have migrated in the meantime.
                 if self._version() == version:
                     for statement in MIGRATIONS[version]:
                         self._conn.execute(statement)
                     self._conn.execute(f"PRAGMA user_version = {version + 1}")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, taking the write lock at once; rolled back on any error."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
 
     def _version(self) -> int:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]

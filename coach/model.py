@@ -145,9 +145,7 @@ def paced(routine: Routine, factor: float) -> Routine:
         return routine
 
     def step(s: Step) -> Step:
-        if isinstance(s, Breathe | Imagery):
-            return replace(s, breath=s.breath.scaled(factor))
-        if isinstance(s, Hold):
+        if isinstance(s, Breathe | Imagery | Hold):
             return replace(s, breath=s.breath.scaled(factor))
         if isinstance(s, Stretch):
             return replace(s, hold=replace(s.hold, breath=s.hold.breath.scaled(factor)))

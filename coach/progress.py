@@ -54,10 +54,11 @@ class DoctorReason:
 
 
 def summarize(records: Sequence[Record], now: datetime) -> Summary:
+    monday = week_start(now)
     return Summary(
         sessions=len(records),
         streak=streak(records, now),
-        minutes_this_week=sum(r.seconds for r in records if r.started >= week_start(now)) / 60,
+        minutes_this_week=sum(r.seconds for r in records if r.started >= monday) / 60,
         per_routine=per_routine(records),
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 TEMPLATE = """\
 # yaml-language-server: $schema=__SCHEMA__
 # An Unknot routine, format 1. Every key is explained in docs/routines.md.
@@ -50,3 +52,13 @@ def starter(routine_id: str, path: str, schema_uri: str) -> str:
         .replace("__PATH__", path)
         .replace("__SCHEMA__", schema_uri)
     )
+
+
+def write_starter(routine_id: str, folder: Path) -> Path:
+    """Writes FOLDER/ID.yaml from the starter, never over a file (FileExistsError); returns its path."""
+    path = folder / f"{routine_id}.yaml"
+    folder.mkdir(parents=True, exist_ok=True)
+    schema_uri = (Path(__file__).resolve().parent / "schema" / "routine-1.schema.json").as_uri()
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(starter(routine_id, str(path), schema_uri))
+    return path

@@ -42,9 +42,9 @@ class VoiceError(Exception):
     """Voice commands cannot run: a bad word list, a missing recognizer, an unreadable file."""
 
 
-def parse_words(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """`COMMAND=WORD[,WORD...]` settings over the defaults."""
-    words = dict(DEFAULT_WORDS)
+def word_overrides(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """`COMMAND=WORD[,WORD...]` settings as {command: words}, for the commands they name."""
+    overrides: dict[str, tuple[str, ...]] = {}
     for spec in specs:
         command, sep, listed = spec.partition("=")
         command = command.strip().lower()
@@ -54,13 +54,24 @@ def parse_words(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
         chosen = tuple(w.strip().lower() for w in listed.split(",") if w.strip())
         if not chosen:
             raise VoiceError(f"--words {spec!r}: no words for {command}")
-        words[command] = chosen
+        overrides[command] = chosen
+    return overrides
+
+
+def merge_words(overrides: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Every command's words: the defaults, with `overrides` in their place; no word may serve two."""
+    words = {**DEFAULT_WORDS, **overrides}
     owners: dict[str, str] = {}
     for command, chosen in words.items():
         for word in chosen:
             if owners.setdefault(word, command) != command:
                 raise VoiceError(f"the word {word!r} is given to both {owners[word]} and {command}")
     return words
+
+
+def parse_words(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """`COMMAND=WORD[,WORD...]` settings over the defaults."""
+    return merge_words(word_overrides(specs))
 
 
 def unknown_words(words: Mapping[str, tuple[str, ...]]) -> list[str]:
@@ -75,8 +86,12 @@ def unknown_words(words: Mapping[str, tuple[str, ...]]) -> list[str]:
 def check_words(words: Mapping[str, tuple[str, ...]]) -> None:
     unknown = unknown_words(words)
     if unknown:
-        raise VoiceError("the recognizer does not know " + ", ".join(repr(w) for w in unknown)
-                         + ": choose words from its English dictionary")
+        raise _not_known(unknown)
+
+
+def _not_known(unknown: Iterable[str]) -> VoiceError:
+    return VoiceError("the recognizer does not know " + ", ".join(repr(w) for w in unknown)
+                      + ": choose words from its English dictionary")
 
 
 @dataclass(frozen=True)
@@ -122,8 +137,7 @@ class Recognizer:
         self.decoder = ps.Decoder(config)
         unknown = [w for chosen in words.values() for w in chosen if self.decoder.lookup_word(w) is None]
         if unknown:
-            raise VoiceError("the recognizer does not know " + ", ".join(repr(w) for w in unknown)
-                             + ": choose words from its English dictionary")
+            raise _not_known(unknown)
         self.command_of = {w: command for command, chosen in words.items() for w in chosen}
         rule = " | ".join(sorted(self.command_of))
         self.decoder.add_jsgf_string("commands", f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {rule} ;\n")

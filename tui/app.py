@@ -20,7 +20,7 @@ from textual.binding import Binding
 from coach.audio import SoundOutput
 from coach.clock import Clock, MonotonicClock
 from coach.history import History, HistoryError, Record, open_history
-from coach.library import Library, load_library, user_routines_dir
+from coach.library import load_library, user_routines_dir
 from coach.settings import Settings, load_settings, save_settings
 
 OutputFactory = Callable[[], tuple[SoundOutput, str | None]]
@@ -70,14 +70,13 @@ class UnknotApp(App[int]):
         self.settings, self.settings_problems = load_settings()
         self.history: History | None = None
         self.history_problem: str | None = None
-        self.library = self.load_library()
+        self.library = load_library(extra=self.extra_routines)
         self._said: set[str] = set()
 
     # -- shared state --------------------------------------------------------------------------------
 
-    def load_library(self) -> Library:
+    def load_library(self) -> None:
         self.library = load_library(extra=self.extra_routines)
-        return self.library
 
     def routine_folders(self) -> list[Path]:
         return [user_routines_dir(), *self.extra_routines]

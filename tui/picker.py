@@ -7,7 +7,6 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from textual import on
@@ -18,22 +17,20 @@ from textual.events import Key
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from coach.library import BUILT_IN, Entry, read_folder, user_routines_dir
-from coach.plan import SilentDurations, clock, compile_plan
+from coach.library import BUILT_IN, Entry, user_routines_dir
+from coach.plan import Plan, SilentDurations, clock, compile_plan
 from coach.routines import ID_PATTERN
 from tui.base import AppScreen
-
-if TYPE_CHECKING:
-    pass
 
 WATCH_SECONDS = 1.0  # how often the routine folders are checked for changes
 
 
-def length_of(entry: Entry) -> float | None:
+def plan_of(entry: Entry) -> Plan | None:
+    """The routine's plan with estimated speech lengths: its length and step names for the list."""
     if entry.routine is None:
         return None
     try:
-        return compile_plan(entry.routine, SilentDurations()).duration
+        return compile_plan(entry.routine, SilentDurations())
     except Exception:  # a plan that breaks a limit: the preview shows the problem instead
         return None
 
@@ -71,7 +68,7 @@ class PickerScreen(AppScreen):
     def __init__(self) -> None:
         super().__init__()
         self.shown: list[Entry] = []
-        self._lengths: dict[Path, float | None] = {}
+        self._plans: dict[Path, Plan | None] = {}
         self._stamp: tuple[tuple[str, float, int], ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -94,12 +91,12 @@ class PickerScreen(AppScreen):
     # -- the list ------------------------------------------------------------------------------------
 
     def fill(self, keep: str | None = None) -> None:
+        highlighted = keep or self.current_id()  # before the list changes under it
         words = self.query_one("#filter", Input).value
         entries = self.unknot.library.entries
         self.shown = sorted((e for e in entries if matches(e, words)),
                             key=lambda e: (not e.valid, e.routine.title.lower() if e.routine else e.id))
         options = self.query_one("#routines", OptionList)
-        highlighted = keep or self.current_id()
         options.clear_options()
         options.add_options([Option(self.label(e), id=str(e.path)) for e in self.shown])
         if self.shown:
@@ -110,14 +107,17 @@ class PickerScreen(AppScreen):
     def label(self, entry: Entry) -> str:
         if entry.routine is None or not entry.valid:
             return f"[red]✗ {escape(entry.path.name)}[/] [dim]invalid[/]"
-        if entry.path not in self._lengths:
-            self._lengths[entry.path] = length_of(entry)
-        seconds = self._lengths[entry.path]
-        length = f"{round(seconds / 60) or 1} min" if seconds else "?"
+        plan = self.plan(entry)
+        length = f"{round(plan.duration / 60) or 1} min" if plan and plan.duration else "?"
         mine = "" if entry.source == BUILT_IN else " [dim](yours)[/]"
         tags = ", ".join(entry.routine.tags[:2])
         return (f"[b]{escape(entry.routine.title)}[/]{mine}\n"
                 f"  [dim]{length} · {entry.routine.position} · {escape(tags)}[/]")
+
+    def plan(self, entry: Entry) -> Plan | None:
+        if entry.path not in self._plans:
+            self._plans[entry.path] = plan_of(entry)
+        return self._plans[entry.path]
 
     def current(self) -> Entry | None:
         index = self.query_one("#routines", OptionList).highlighted
@@ -126,7 +126,7 @@ class PickerScreen(AppScreen):
         return self.shown[index]
 
     def current_id(self) -> str | None:
-        entry = self.current() if self.shown else None
+        entry = self.current()
         return entry.id if entry else None
 
     def preview(self) -> None:
@@ -142,7 +142,8 @@ class PickerScreen(AppScreen):
             body.update("\n".join(lines))
             return
         routine = entry.routine
-        seconds = self._lengths.get(entry.path)
+        plan = self.plan(entry)
+        seconds = plan.duration if plan else None
         lines = [f"[b]{escape(routine.title)}[/]", ""]
         if routine.summary:
             lines += [escape(routine.summary), ""]
@@ -153,9 +154,8 @@ class PickerScreen(AppScreen):
         if routine.safety:
             lines += ["", "[b yellow]Safety[/]", escape(routine.safety)]
         lines += ["", "[b]Steps[/]"]
-        from tui.session import step_names
-
-        lines += [f"  {i + 1:>2}. {escape(name)}" for i, name in enumerate(step_names(routine))]
+        names = [s.name for s in plan.steps] if plan else [s.name or s.kind for s in routine.steps]
+        lines += [f"  {i + 1:>2}. {escape(name)}" for i, name in enumerate(names)]
         body.update("\n".join(lines))
 
     @on(OptionList.OptionHighlighted, "#routines")
@@ -204,7 +204,7 @@ class PickerScreen(AppScreen):
             self.reload()
 
     def reload(self, keep: str | None = None) -> None:
-        self._lengths.clear()
+        self._plans.clear()
         self.unknot.load_library()
         self.fill(keep)
 
@@ -244,19 +244,17 @@ class PickerScreen(AppScreen):
         self.app.push_screen(AskIdScreen(), made)
 
     def create(self, routine_id: str) -> None:
-        from coach.starter import starter
+        from coach.starter import write_starter
 
         if not ID_PATTERN.fullmatch(routine_id):
             self.notify(f"'{routine_id}' is not a plain id: use lowercase letters, digits and dashes.",
                         severity="error")
             return
-        path = user_routines_dir() / f"{routine_id}.yaml"
-        if path.exists():
+        try:
+            path = write_starter(routine_id, user_routines_dir())
+        except FileExistsError:
+            path = user_routines_dir() / f"{routine_id}.yaml"
             self.notify(f"{path} already exists: opening it.")
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            schema = (Path(__file__).resolve().parent.parent / "coach" / "schema" / "routine-1.schema.json").as_uri()
-            path.write_text(starter(routine_id, str(path), schema), encoding="utf-8")
         self.edit(path, routine_id)
 
     def edit(self, path: Path, routine_id: str) -> None:
@@ -273,9 +271,9 @@ class PickerScreen(AppScreen):
         self.after_edit(path, routine_id)
 
     def after_edit(self, path: Path, routine_id: str) -> None:
-        problems = [p for e in read_folder(path.parent, "check") if e.path == path for p in e.problems]
         self._stamp = folder_stamp(self.unknot.routine_folders())
         self.reload(keep=routine_id)
+        problems = [p for e in self.unknot.library.entries if e.path == path for p in e.problems]
         if problems:
             self.notify("\n".join(str(p) for p in problems[:5]), title="The routine has problems",
                         severity="error", timeout=15)

@@ -334,7 +334,9 @@ class SettingsScreen(AppScreen):
         output.play(sound, now + 0.05)
         import time
 
-        time.sleep(len(sound) / 22050 + 0.3)
+        from coach.sound import SAMPLE_RATE
+
+        time.sleep(len(sound) / SAMPLE_RATE + 0.3)
         output.close()
         self.app.call_from_thread(self.status, "")
 
@@ -348,15 +350,11 @@ def words_text(words: dict[str, tuple[str, ...]]) -> str:
 
 def parse_words_text(text: str) -> dict[str, tuple[str, ...]]:
     """`next=next,skip; stop=stop` checked against the recognizer's rules."""
-    from coach.voice import VoiceError, check_words, parse_words
+    from coach.voice import VoiceError, check_words, merge_words, word_overrides
 
-    specs = [part.strip() for part in text.split(";") if part.strip()]
     try:
-        check_words(parse_words(specs))
+        overrides = word_overrides(part.strip() for part in text.split(";") if part.strip())
+        check_words(merge_words(overrides))
     except VoiceError as error:
         raise ValueError(str(error).replace("--words ", "")) from None
-    out: dict[str, tuple[str, ...]] = {}
-    for spec in specs:
-        command, _, listed = spec.partition("=")
-        out[command.strip().lower()] = tuple(w.strip().lower() for w in listed.split(",") if w.strip())
-    return out
+    return overrides

@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 
 from coach.live import CueSounds, Recorder, prepare
 from coach.model import Routine
-from coach.plan import Plan, SilentDurations, clock, compile_plan
+from coach.plan import Plan, clock
 from coach.session import (
     CueSounded,
     Event,
@@ -44,13 +44,6 @@ TICK = 1 / 20  # screen refresh: the pacer moves smoothly, the clock stays the s
 PROGRESS_AFTER = 0.5  # show the speech progress bar only for work longer than this
 RATE_STEP = 10  # words per minute per + or -
 DEFAULT_SAFETY = "Move gently and stop if the pain sharpens, spreads down a leg, or brings numbness or tingling."
-
-
-def step_names(routine: Routine) -> list[str]:
-    try:
-        return [s.name for s in compile_plan(routine, SilentDurations()).steps]
-    except Exception:
-        return [s.name or s.kind for s in routine.steps]
 
 
 class PainBox(Input):
@@ -301,11 +294,7 @@ class SessionScreen(AppScreen):
         if self.outcome is not None:
             return
         self.outcome = event
-        self.close_voice()
-        if self.output is not None:
-            self.output.close()
-        if self.speech is not None:
-            self.speech.close()
+        self.release()
         self.app.switch_screen(AfterScreen(self.routine, event, self.recorder, time.monotonic() - self.started_wall))
 
     # -- the screen ----------------------------------------------------------------------------------
@@ -386,13 +375,10 @@ class SessionScreen(AppScreen):
     def swap(self, message: Ready) -> None:
         """The same session, its plan recompiled for the new speech: the current step starts again."""
         assert self.session is not None and self.output is not None
-        old = self.session
-        status = old.status()
+        status = self.session.status()
         index = status.step.index if status.step else 0
         paused = status.state == "paused"
-        old.player.emit = lambda event: None
-        old.command("stop")
-        old.join(1.0)
+        self.abandon()
         if self.speech is not None:
             self.speech.close()
         self.speech, self.plan = message.speech, message.plan
@@ -424,12 +410,11 @@ class SessionScreen(AppScreen):
     @work(thread=True, exclusive=True, group="voice", exit_on_error=False)
     def start_voice(self) -> None:
         from coach.microphone import Microphone, VoiceControl
-        from coach.voice import Listener, Recognizer, VoiceError, parse_words
+        from coach.voice import Listener, Recognizer, VoiceError, merge_words
 
         settings = self.unknot.settings
         try:
-            specs = [f"{c}={','.join(ws)}" for c, ws in settings.words.items()]
-            listener = Listener(Recognizer(parse_words(specs)))
+            listener = Listener(Recognizer(merge_words(settings.words)))
             output = self.output
             control = VoiceControl(listener, Microphone(settings.microphone),
                                    self.post_heard,
@@ -464,16 +449,27 @@ class SessionScreen(AppScreen):
             self.voice.close()
             self.voice = None
 
-    def on_unmount(self) -> None:
+    def abandon(self) -> None:
+        """Stops the session without a word: no events, so nothing is shown or recorded of its end."""
+        if self.session is not None:
+            self.session.player.emit = lambda event: None
+            self.session.command("stop")
+            self.session.join(1.0)
+
+    def release(self) -> None:
+        """Gives back the microphone, the sound device and the speech engine (once)."""
         self.close_voice()
+        if self.output is not None:
+            self.output.close()
+            self.output = None
+        if self.speech is not None:
+            self.speech.close()
+            self.speech = None
+
+    def on_unmount(self) -> None:
         if self.outcome is None:  # left before the end (stopped while getting ready, or the app quit)
-            if self.session is not None:
-                self.session.player.emit = lambda event: None
-                self.session.command("stop")
-            if self.output is not None:
-                self.output.close()
-            if self.speech is not None:
-                self.speech.close()
+            self.abandon()
+        self.release()
 
 
 class AfterScreen(AppScreen):
