@@ -20,6 +20,7 @@ import numpy as np
 from coach.quiet import quiet_stderr
 from coach.sound import SAMPLE_RATE, Sound
 
+SLOT_MARGIN = 0.004  # a request due sooner than this may be mixed before a sound handed over now arrives
 BUFFER_MSEC = 20  # the device's buffer: also how long a stop() takes at most, before the server's share
 WINDOW_SECONDS = 2.0  # how far back the clock estimate looks
 LATE_SKIP = 0.05  # a sound started later than this skips what should already have been heard
@@ -36,6 +37,10 @@ class SoundOutput(Protocol):
 
     def sounding_until(self) -> float:
         """Monotonic time when the last scheduled sound ends (0 when none)."""
+        ...
+
+    def first_slot(self, now: float) -> float:
+        """The soonest monotonic time from `now` at which a sound handed over now starts on its sample."""
         ...
 
     def close(self) -> None: ...
@@ -59,6 +64,9 @@ class NullOutput:
 
     def sounding_until(self) -> float:
         return self.until
+
+    def first_slot(self, now: float) -> float:
+        return now
 
     def close(self) -> None:
         pass
@@ -84,6 +92,7 @@ class MiniaudioOutput:
         self._frames = 0  # samples handed to the device so far
         self._offsets: collections.deque[tuple[int, float]] = collections.deque()
         self._callbacks = 0
+        self._last = (0.0, 0.0, 0)  # the latest request: (monotonic time, when it is heard, frames)
         self._ready = threading.Event()
         self.latency = BUFFER_MSEC / 1000 if latency is None else latency
         self.error: str | None = None
@@ -118,6 +127,7 @@ class MiniaudioOutput:
             out = np.zeros(frames, dtype=np.float32)
             with self._lock:
                 first_heard = self._first_heard(now)
+                self._last = (now, first_heard, frames)
                 keep = []
                 for item in self._scheduled:
                     if self._mix(item, out, first_heard):
@@ -178,9 +188,25 @@ class MiniaudioOutput:
             ]
         return max(ends, default=0.0)
 
+    def first_slot(self, now: float) -> float:
+        """The first sample of the next request not due within SLOT_MARGIN: starting a session
+        there, rather than a whole request's worth later, takes ~10 ms off the first sound."""
+        with self._lock:
+            asked, heard, frames = self._last
+        if not frames:
+            return now + self.latency + BUFFER_MSEC / 1000
+        return next_request(now, asked, heard, frames / SAMPLE_RATE)
+
     def close(self) -> None:
         with quiet_stderr():
             self._device.close()
+
+
+def next_request(now: float, asked: float, heard: float, period: float, margin: float = SLOT_MARGIN) -> float:
+    """When the first sample of the first request due more than `margin` after `now` is heard, given
+    the latest request (asked at `asked`, heard from `heard`) and requests `period` seconds apart."""
+    ahead = max(1, int((now + margin - asked) // period) + 1)
+    return heard + ahead * period
 
 
 def open_output() -> tuple[SoundOutput, str | None]:

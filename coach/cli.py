@@ -359,24 +359,23 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from coach.audio import open_output
+
+    # The sound device can take a second to start: it opens while the rest loads and speech is
+    # prepared, off the path to the first sound. A bad routine found meanwhile just leaves it unused.
+    filter_stderr()  # before the device thread silences fd 2 for a moment, so neither undoes the other
+    opened: list[tuple[SoundOutput, str | None]] = []
+    opener = threading.Thread(target=lambda: opened.append(open_output()), daemon=True)
+    opener.start()
+
     from coach.history import open_history
     from coach.live import CueSounds, Recorder
     from coach.session import Event, Player
     from coach.terminal import TerminalRun
 
-    opened: list[tuple[SoundOutput, str | None]] = []
     kept: list[tuple[History | None, str | None]] = []
-    # The sound device can take a second to start, and the history costs a few ms more to load:
-    # both happen while speech is prepared, off the path to the first sound.
-    opener = threading.Thread(target=lambda: opened.append(open_output()), daemon=True)
     keeper = threading.Thread(target=lambda: kept.append(open_history()), daemon=True)
-
-    def meanwhile() -> None:
-        opener.start()
-        keeper.start()
-
     listener = _listener(args) if args.voice else None  # bad words are a usage error before any work
-    routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=meanwhile)
+    routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=keeper.start)
     with speech:
         opener.join()
         keeper.join()

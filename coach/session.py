@@ -22,7 +22,6 @@ from coach.plan import Cue, Plan, PlanStep
 from coach.sound import SAMPLE_RATE, Sound
 
 LEAD = 0.08  # hand sounds to the output this early, so it can start them on the exact sample
-START_LEAD = 0.04  # plan time 0 this far ahead: room for the first sound to start on its sample
 BACK_GRACE = 2.0  # "back" in a step's first seconds goes to the previous step
 EPSILON = 1e-6  # clock - anchor may come back a hair short of the time it was woken for
 RESUME_MIN = 0.3  # after a pause, finish an interrupted sound only if this much of it is left
@@ -318,7 +317,8 @@ class Session:
 
     def _begin(self) -> None:
         if self.player.state == "ready":  # a player handed over already started just carries on
-            self.player.start(self.clock.now(), lead=START_LEAD)
+            now = self.clock.now()
+            self.player.start(now, lead=self.player.output.first_slot(now) - now)
 
     def command(self, name: str) -> None:
         """One of: pause, resume, toggle_pause, next, back, repeat, stop."""

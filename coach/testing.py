@@ -45,6 +45,9 @@ class RecordingOutput:
     def sounding_until(self) -> float:
         return max((p.at + p.seconds for p in self.played), default=0.0)
 
+    def first_slot(self, now: float) -> float:
+        return now
+
     def close(self) -> None:
         pass
 

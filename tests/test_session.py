@@ -276,3 +276,36 @@ def test_a_session_thread_runs_on_the_real_clock_and_ends() -> None:
     assert session.join(timeout=10), "the session thread did not end"
     assert session.finished and isinstance(events[-1], Finished)
     assert [type(e).__name__ for e in events].count("StepStarted") == 2
+
+
+class SlottedOutput(RecordingOutput):
+    """An output whose device can start a sound only at its next request, 12 ms from now."""
+
+    def first_slot(self, now: float) -> float:
+        return now + 0.012
+
+
+def test_a_session_starts_plan_time_0_at_the_outputs_first_slot() -> None:
+    from coach.session import Session
+
+    plan = compile_plan(load_text("title: S\nsteps:\n  - say: Hi.\n  - pause: 1\n", "s.yaml", "s"), Fixed(0.2))
+    output, clock = SlottedOutput(), FakeClock(START)
+    session = Session(Player(plan, output, tone, lambda event: None), clock, threaded=False)
+    session.start()
+    assert output.played[0].at == pytest.approx(START + 0.012)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (0.000, 0.040),  # just asked: the next request, one period on
+        (0.015, 0.040),  # 5 ms before the next request: still in time for it
+        (0.017, 0.060),  # 3 ms before it: too close, so the one after
+        (0.045, 0.080),  # a request was missed: counted from the latest one seen
+    ],
+)
+def test_the_first_slot_is_the_next_request_not_due_too_soon(now: float, expected: float) -> None:
+    from coach.audio import next_request
+
+    # The latest request was asked at 0.0 and is heard from 0.020; requests come 20 ms apart.
+    assert next_request(now, asked=0.0, heard=0.020, period=0.020, margin=0.004) == pytest.approx(expected)

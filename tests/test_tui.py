@@ -173,7 +173,7 @@ async def test_session_keys_pacer_and_history(mine: Path) -> None:
         breathe = screen.plan.steps[2]  # after the safety step every plan starts with, and "Settle"
         inhale = next(c for c in screen.plan.cues if c.kind == "phase" and c.phase == "inhale")
         # Half-way through the first in-breath, by the plan: the pacer is half full.
-        clock.advance(inhale.t + (inhale.dur or 0) / 2 + 0.04)
+        clock.advance(inhale.t + (inhale.dur or 0) / 2)
         await pilot.pause(0.15)
         pacer = screen.query_one(Pacer)
         assert pacer.phase == "inhale" and 0.4 < pacer.level < 0.6
