@@ -34,6 +34,7 @@ MIN_SECONDS = 0.15  # shorter is a click or a cough
 MAX_SECONDS = 1.3  # longer is a sentence: every command word is said in well under this
 MIN_COVER = 0.6  # share of the utterance the command word must fill
 MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
+NOISE_SUPPRESSION = 2  # WebRTC's level, 0-4: 2 helped most at 10 dB on the tune half; 3-4 blur "stop"
 ENDPOINT_WINDOW = 0.4  # seconds of quiet that end an utterance: a spoken comma is shorter
 MIN_GAP = 0.8  # seconds of quiet a command needs before it, or it is the end of a sentence
 
@@ -180,13 +181,15 @@ class Listener:
     Feed it 16-bit mono PCM at RATE in any sizes. `deafen()` drops what is in progress: the caller
     uses it while the coach itself is sounding, so its own voice is never an utterance."""
 
-    def __init__(self, recognizer: Recognizer, window: float = ENDPOINT_WINDOW) -> None:
+    def __init__(self, recognizer: Recognizer, window: float = ENDPOINT_WINDOW,
+                 suppression: int = NOISE_SUPPRESSION) -> None:
         self._endpointer_type: Any = _model()[0].Endpointer
         self.recognizer = recognizer
         self._window = window
         self._endpointer = self._make()
         self._base = 0.0  # stream seconds where this endpointer's clock starts
         self._frame_bytes: int = self._endpointer.frame_bytes
+        self._cleaner = Cleaner(suppression) if suppression else None
         self._pending = b""
         self._speech: list[bytes] = []
         self.position = 0.0  # stream seconds fed so far
@@ -216,6 +219,8 @@ class Listener:
 
     def feed(self, pcm: bytes) -> list[Heard]:
         heard: list[Heard] = []
+        if self._cleaner is not None:
+            pcm = self._cleaner.clean(pcm)
         data = self._pending + pcm
         size = self._frame_bytes
         whole = len(data) - len(data) % size
@@ -231,6 +236,8 @@ class Listener:
 
     def flush(self) -> list[Heard]:
         """The end of the stream: decide what was still being said."""
+        if self._cleaner is not None:
+            self._pending += self._cleaner.flush()
         # end_stream() fails on an empty frame: with nothing pending there is nothing to add.
         speech = self._endpointer.end_stream(self._pending) if self._pending else None
         self.position += len(self._pending) / 2 / RATE
@@ -255,6 +262,34 @@ class Listener:
         if verdict.command is None or verdict.word is None:
             return []
         return [Heard(verdict.command, verdict.word, start, end)]
+
+
+class Cleaner:
+    """WebRTC noise suppression over a 16 kHz stream, in its 10 ms frames: steady noise (a fan, traffic,
+    hiss) is taken out before the endpointer and the decoder hear it. The recognizer's own noise
+    removal starts afresh with each utterance and has too little of it to learn from."""
+
+    FRAME = RATE // 100 * 2  # bytes in 10 ms
+
+    def __init__(self, level: int) -> None:
+        try:
+            from webrtc_noise_gain import AudioProcessor
+        except ImportError as error:
+            raise VoiceError(f"the noise suppressor is not installed ({error})") from None
+        self._processor = AudioProcessor(0, level)
+        self._pending = b""
+
+    def clean(self, pcm: bytes) -> bytes:
+        data = self._pending + pcm
+        whole = len(data) - len(data) % self.FRAME
+        self._pending = data[whole:]
+        return b"".join(self._processor.Process10ms(data[i : i + self.FRAME]).audio
+                        for i in range(0, whole, self.FRAME))
+
+    def flush(self) -> bytes:
+        """What is left of the stream, less than 10 ms, as it came."""
+        rest, self._pending = self._pending, b""
+        return rest
 
 
 def to_pcm16k(raw: bytes, rate: int, channels: int) -> bytes:

@@ -191,3 +191,36 @@ def test_flush_after_a_stream_that_ends_on_a_frame_boundary(recognizer: Recogniz
     whole = len(pcm) // 960 * 960  # 30 ms frames at 16 kHz: nothing is left pending
     heard = listener.feed(pcm[:whole]) + listener.flush()
     assert [h.command for h in heard] == ["pause"]
+
+
+def rms_db(samples: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-9))
+
+
+def test_the_cleaner_takes_steady_noise_out_and_leaves_speech() -> None:
+    rng = np.random.default_rng(3)
+    hiss = rng.normal(0, 300, 3 * RATE).astype(np.float32)
+    speech = say("please find a comfortable position")
+    clip = np.concatenate([hiss, speech + hiss[: len(speech)]])
+    cleaner = voice.Cleaner(voice.NOISE_SUPPRESSION)
+    # Fed in odd sizes, as a microphone would; it answers in whole 10 ms frames and keeps the rest.
+    pcm = np.clip(clip, -32768, 32767).astype("<i2").tobytes()
+    cleaned = b"".join(cleaner.clean(pcm[i : i + 998]) for i in range(0, len(pcm), 998)) + cleaner.flush()
+    assert len(cleaned) == len(pcm)
+    out = np.frombuffer(cleaned, dtype="<i2").astype(np.float32)
+    noise_only = slice(2 * RATE, 3 * RATE)  # after a second to learn the noise
+    assert rms_db(out[noise_only]) < rms_db(clip[noise_only]) - 10
+    with_speech = slice(3 * RATE, len(clip))
+    assert rms_db(out[with_speech]) > rms_db(speech) - 3
+
+
+def test_a_command_in_steady_noise_is_heard_with_the_cleaner(recognizer: Recognizer) -> None:
+    rng = np.random.default_rng(4)
+    word = say("repeat")
+    power = np.mean(word**2)
+    clip = room(1.5, word, 1.0)
+    clip = clip + rng.normal(0, np.sqrt(power / 10), len(clip)).astype(np.float32)  # 10 dB below the word
+    pcm = np.clip(clip, -32768, 32767).astype("<i2").tobytes()
+    listener = Listener(recognizer)
+    heard = listener.feed(pcm) + listener.flush()
+    assert [h.command for h in heard] == ["repeat"]
