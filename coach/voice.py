@@ -36,6 +36,7 @@ MIN_COVER = 0.6  # share of the utterance the command word must fill
 MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
 NOISE_SUPPRESSION = 2  # WebRTC's level, 0-4: 2 helped most at 10 dB on the tune half; 3-4 blur "stop"
 ENDPOINT_WINDOW = 0.4  # seconds of quiet that end an utterance: a spoken comma is shorter
+ENDPOINT_RATIO = 0.9  # share of the window that must be voiced to start, unvoiced to end
 MIN_GAP = 0.8  # seconds of quiet a command needs before it, or it is the end of a sentence
 
 
@@ -211,7 +212,7 @@ class Listener:
 
     def _make(self) -> Any:
         # The most aggressive voice-activity mode: the others take steady noise for speech.
-        return self._endpointer_type(window=self._window, ratio=0.9, vad_mode=3, sample_rate=RATE)
+        return self._endpointer_type(window=self._window, ratio=ENDPOINT_RATIO, vad_mode=3, sample_rate=RATE)
 
     def _restart(self) -> None:
         self._endpointer = self._make()
