@@ -1,15 +1,17 @@
-"""Writes a labelled corpus of spoken commands and non-commands, synthesised with espeak-ng.
+"""Writes a labelled corpus of spoken commands and non-commands, synthesised offline.
 
-Every clip gets a random voice (accent and variant), rate and pitch, and is mixed with noise
-(white, pink, brown or babble made of other sentences) at a chosen signal-to-noise ratio. Voices
-are split in two halves by name: `--half tune` and `--half test` never share a voice, so limits
-chosen on one half are measured on the other.
+Every clip gets a random voice, rate and pitch, and is mixed with noise (white, pink, brown or
+babble made of other sentences) at a chosen signal-to-noise ratio. `--family espeak` (the default)
+draws from espeak-ng's 7 accents x 35 variants; `--family other` from flite's and festival's voices
+(diphones of recorded people, and statistical voices), where installed. Voices are split in two
+halves: `--half tune` and `--half test` never share a voice (nor, for the other family, a speaker),
+so limits chosen on one half are measured on the other.
 
 Writes OUT/clips/*.wav (16 kHz mono, 16-bit) and OUT/labels.json: a list of
 {file, text, command, voice, rate, pitch, noise, snr, speech_start, speech_end}; command is null
 for a non-command.
 
-    scripts/make_corpus.py OUT [--per-word 8] [--snr 20 10] [--half test] [--seed 1]
+    scripts/make_corpus.py OUT [--per-word 8] [--snr 20 10] [--half test] [--family espeak] [--seed 1]
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import argparse
 import io
 import json
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import wave
 from pathlib import Path
 
@@ -46,7 +50,20 @@ NOT_COMMANDS = [
 NOISES = ["white", "pink", "brown", "babble"]
 
 
-def voices(half: str) -> list[str]:
+# Other synthesisers, closer to a person than espeak's formants: flite's voices and festival's diphone
+# (recorded human diphones) and HTS voices. Halves by speaker: kal, slt and rms are only ever tested.
+OTHER_VOICES = {
+    "tune": ["flite:awb", "festival:ked_diphone"],
+    "test": ["flite:kal", "flite:kal16", "festival:kal_diphone", "flite:rms", "flite:slt",
+             "festival:cmu_us_slt_arctic_hts"],
+}
+FAMILIES = ("espeak", "other")
+
+
+def voices(half: str, family: str = "espeak") -> list[str]:
+    if family == "other":
+        halves = ["tune", "test"] if half == "all" else [half]
+        return [v for h in halves for v in OTHER_VOICES[h] if _installed(v)]
     every = [a + (f"+{v}" if v else "") for a in ACCENTS for v in VARIANTS]
     every.sort()
     if half == "all":
@@ -54,10 +71,35 @@ def voices(half: str) -> list[str]:
     return [v for i, v in enumerate(every) if (i % 2 == 0) == (half == "tune")]
 
 
+def _installed(voice: str) -> bool:
+    program, _, name = voice.partition(":")
+    if shutil.which(program) is None:
+        return False
+    return program != "festival" or any(Path("/usr/share/festival/voices").glob(f"*/{name}"))
+
+
 def speak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
-    done = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
-                          capture_output=True, check=True)
-    with wave.open(io.BytesIO(done.stdout)) as handle:
+    """`rate` in words a minute (110-230) and `pitch` 0-99, as espeak-ng takes them; the other
+    synthesisers get the same spread as a duration stretch and, for flite, a mean pitch."""
+    program, _, name = voice.partition(":")
+    if program == "flite":
+        with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+            subprocess.run(["flite", "-voice", name, "--setf", f"duration_stretch={170 / rate:.3f}",
+                            "--setf", f"int_f0_target_mean={80 + 1.6 * pitch:.0f}", "-t", text, "-o", out.name],
+                           capture_output=True, check=True)
+            data = Path(out.name).read_bytes()
+    elif program == "festival":
+        with tempfile.TemporaryDirectory() as folder:
+            script, out = Path(folder) / "say.scm", Path(folder) / "say.wav"
+            quoted = text.replace("\\", "").replace('"', "")
+            script.write_text(f"(voice_{name})\n(Parameter.set 'Duration_Stretch {170 / rate:.3f})\n"
+                              f'(utt.save.wave (utt.synth (Utterance Text "{quoted}")) "{out}" \'riff)\n')
+            subprocess.run(["festival", "--batch", str(script)], capture_output=True, check=True)
+            data = out.read_bytes()
+    else:
+        data = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
+                              capture_output=True, check=True).stdout
+    with wave.open(io.BytesIO(data)) as handle:
         raw = handle.readframes(handle.getnframes())
         pcm = to_pcm16k(raw, handle.getframerate(), handle.getnchannels())
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32)
@@ -113,11 +155,15 @@ def main() -> None:
     parser.add_argument("--not-commands", type=int, default=2, help="clips of each non-command per SNR")
     parser.add_argument("--snr", type=float, nargs="+", default=[30.0, 20.0, 10.0])
     parser.add_argument("--half", choices=["tune", "test", "all"], default="test")
+    parser.add_argument("--family", choices=FAMILIES, default="espeak",
+                        help="espeak-ng's voices, or flite's and festival's (those installed)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     pick = random.Random(args.seed)
-    chosen = voices(args.half)
+    chosen = voices(args.half, args.family)
+    if not chosen:
+        sys.exit(f"make_corpus: no {args.family} voices are installed (scripts/setup installs flite and festival)")
     clips = args.out / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     babble = [speak(t, pick.choice(chosen), 170, 50) for t in NOT_COMMANDS[24:]]
