@@ -315,24 +315,27 @@ def main() -> None:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="unknot-bench-commands-") as temp:
         out = args.out or Path(temp) / "corpus"
-        # The corpus is made in another process while this one speaks the stream: two cores, half the wait.
+        # The corpora are made in other processes while this one speaks the stream and decodes: the
+        # second family's voices (flite and festival, where installed: nearer a person than espeak)
+        # are synthesised while the first family's clips are decoded.
+        other_out = out.parent / (out.name + "-other")
         maker = start_corpus(out, args.per_word, args.snr, args.seed)
+        other = start_corpus(other_out, args.per_word, args.snr, args.seed, "other")
         try:
             pcm, spoken, counts = build_stream(args.stream_minutes, args.stream_snr, args.seed)
         except BaseException:
             maker.kill()
+            other.kill()
             raise
         stdout, stderr = maker.communicate()
         if maker.returncode != 0:
+            other.kill()
             sys.exit(f"make_corpus.py failed:\n{stderr}")
         print(f"corpus: {stdout.strip()}; it and the stream ready after {time.perf_counter() - began:.0f} s")
         clips = read_clips(out)
         recognizer = Recognizer()
         right = accuracy(recognizer, clips, args.snr)
         median, p95 = latency(recognizer, clips, args.snr)
-        # The same words in flite's and festival's voices, where installed: nearer a person than espeak.
-        other_out = out.parent / (out.name + "-other")
-        other = start_corpus(other_out, args.per_word, args.snr, args.seed, "other")
         stdout, stderr = other.communicate()
         right_other: float | None = None
         if other.returncode == 0:
