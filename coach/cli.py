@@ -374,8 +374,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     kept: list[tuple[History | None, str | None]] = []
     keeper = threading.Thread(target=lambda: kept.append(open_history()), daemon=True)
-    listener = _listener(args) if args.voice else None  # bad words are a usage error before any work
+    listener, missing = _listener(args) if args.voice else (None, None)  # bad words: a usage error first
     routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=keeper.start)
+    if missing:
+        notices.append(f"no voice commands: {missing}; carrying on with keys")
     with speech:
         opener.join()
         keeper.join()
@@ -414,11 +416,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _listener(args: argparse.Namespace) -> Listener:
-    from coach.voice import Listener, Recognizer, VoiceError, parse_words
+def _listener(args: argparse.Namespace) -> tuple[Listener | None, str | None]:
+    """The listener, or None and why when the recognizer is not installed; bad words are a usage error."""
+    from coach.voice import Listener, NotInstalled, Recognizer, VoiceError, parse_words
 
     try:
-        return Listener(Recognizer(parse_words(args.words or ())))
+        return Listener(Recognizer(parse_words(args.words or ()))), None
+    except NotInstalled as error:
+        return None, str(error)
     except VoiceError as error:
         raise UsageError(str(error)) from None
 
@@ -440,7 +445,9 @@ def _voice_control(args: argparse.Namespace, listener: Listener, front: Terminal
 def cmd_listen(args: argparse.Namespace) -> int:
     from coach.voice import VoiceError, listen_file
 
-    listener = _listener(args)
+    listener, missing = _listener(args)
+    if listener is None:
+        raise CommandError(str(missing))
     if args.file:
         code = EXIT_OK
         for name in args.file:

@@ -44,6 +44,10 @@ class VoiceError(Exception):
     """Voice commands cannot run: a bad word list, a missing recognizer, an unreadable file."""
 
 
+class NotInstalled(VoiceError):
+    """The recognizer or the noise suppressor is missing: no fault of the user's, so keys carry on."""
+
+
 def word_overrides(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """`COMMAND=WORD[,WORD...]` settings as {command: words}, for the commands they name."""
     overrides: dict[str, tuple[str, ...]] = {}
@@ -120,7 +124,7 @@ def _model() -> tuple[Any, str]:
     try:
         import pocketsphinx
     except ImportError as error:
-        raise VoiceError(f"the speech recognizer is not installed ({error})") from None
+        raise NotInstalled(f"the speech recognizer is not installed ({error})") from None
     return pocketsphinx, os.path.join(pocketsphinx.get_model_path(), "en-us")
 
 
@@ -276,7 +280,7 @@ class Cleaner:
         try:
             from webrtc_noise_gain import AudioProcessor
         except ImportError as error:
-            raise VoiceError(f"the noise suppressor is not installed ({error})") from None
+            raise NotInstalled(f"the noise suppressor is not installed ({error})") from None
         self._processor = AudioProcessor(0, level)
         self._pending = b""
 

@@ -139,6 +139,30 @@ def test_with_no_sound_server_a_voice_session_says_so_once_and_goes_on(tmp_path:
     assert done.stdout.splitlines()[-1].startswith("Finished after 0:0")
 
 
+def test_with_no_recognizer_installed_a_voice_session_says_so_once_and_goes_on(tmp_path: Path) -> None:
+    # A module of that name ahead of site-packages that fails to import, as a missing wheel does.
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "pocketsphinx.py").write_text("raise ImportError('No module named pocketsphinx')\n")
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps:\n  - say: Hello.\n  - pause: 1\n")
+    env = dict(os.environ, PYTHONPATH=str(shadow), PULSE_SERVER=f"unix:{tmp_path / 'nobody'}")
+    done = subprocess.run([str(UNKNOT), "run", str(routine), "--voice", "--no-voice"], env=env, text=True,
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 0, done.stderr
+    notices = [line for line in done.stderr.splitlines() if "voice commands" in line]
+    assert notices == ["unknot: no voice commands: the speech recognizer is not installed"
+                       " (No module named pocketsphinx); carrying on with keys"], done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout.splitlines()[-1].startswith("Finished after 0:0")
+
+    clip = write(tmp_path / "next.wav", room(0.3, say("next", 150, "en-gb"), 0.2, seed=2))
+    done = subprocess.run([str(UNKNOT), "listen", "--file", str(clip)], env=env, text=True, capture_output=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout) == (1, ""), done.stderr
+    assert done.stderr == "unknot listen: the speech recognizer is not installed (No module named pocketsphinx)\n"
+
+
 def test_listen_prints_what_it_hears_live_and_ctrl_c_ends_it(pulse: PulseServer, tmp_path: Path) -> None:
     env = room_env(pulse)
     spoken = write(tmp_path / "pause.wav", room(0.3, say("pause", 150, "en-gb"), 0.3, seed=4))
