@@ -8,7 +8,7 @@ fits it nearly as well as the best phone sequence does; speech that merely conta
 
 from __future__ import annotations
 
-import dataclasses
+import collections
 import math
 import os
 import wave
@@ -28,16 +28,29 @@ DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
     "repeat": ("repeat", "again"),
 }
 
+FRAME = 0.03  # seconds in one voice-activity frame
+START_WINDOW = 0.15  # an utterance starts once START_RATIO of this is voiced: short words start one too
+START_RATIO = 0.8
+PREROLL = 0.1  # seconds kept from before the start, where a word's first consonant is
+ENDPOINT_WINDOW = 0.4  # seconds of quiet that end an utterance: a spoken comma is shorter
+ENDPOINT_RATIO = 0.9  # share of that window that must be unvoiced
+TAIL = 0.1  # seconds kept after the last voiced frame, where a word's last consonant is
+NOISE_SUPPRESSION = 2  # WebRTC's level, 0-4: 2 helped most at 10 dB on the tune half; 3-4 blur "stop"
+
 # Decision limits, chosen on the "tune" half of the voices of scripts/make_corpus.py and measured on
 # the other half by scripts/bench_commands.py (figures in the README).
 MIN_SECONDS = 0.15  # shorter is a click or a cough
+MIN_VOICED = 0.2  # seconds from the first voiced frame to the last: a short knock is less, a word more
 MAX_SECONDS = 1.3  # longer is a sentence: every command word is said in well under this
 MIN_COVER = 0.6  # share of the utterance the command word must fill
 MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
-NOISE_SUPPRESSION = 2  # WebRTC's level, 0-4: 2 helped most at 10 dB on the tune half; 3-4 blur "stop"
-ENDPOINT_WINDOW = 0.4  # seconds of quiet that end an utterance: a spoken comma is shorter
-ENDPOINT_RATIO = 0.9  # share of the window that must be voiced to start, unvoiced to end
 MIN_GAP = 0.8  # seconds of quiet a command needs before it, or it is the end of a sentence
+# Every command word has a vowel: some frames repeat themselves at a voice's pitch. A knock, a rustle
+# or a burst of hiss has no such frame (their best periodicity measured 0.21); the fastest espeak
+# "stop" has 2, and no clip of the tune half had fewer than 3.
+MIN_PERIODICITY = 0.5  # normalised autocorrelation at the best lag in the pitch range
+MIN_PITCHED = 2  # frames of FRAME seconds
+PITCH_RANGE = (60, 400)  # Hz
 
 
 class VoiceError(Exception):
@@ -180,6 +193,97 @@ class Recognizer:
         return Verdict(self.command_of[word], word, seconds, cover, fit, "command")
 
 
+def pitched_frames(pcm: bytes) -> int:
+    """How many FRAME-long frames of 16-bit PCM repeat themselves at some pitch in PITCH_RANGE."""
+    import numpy as np
+
+    size = round(FRAME * RATE)
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    count = len(samples) // size
+    if count == 0:
+        return 0
+    frames = samples[: count * size].reshape(count, size)
+    frames -= frames.mean(axis=1, keepdims=True)
+    lags = np.arange(RATE // PITCH_RANGE[1], RATE // PITCH_RANGE[0])
+    spectrum = np.fft.rfft(frames, 2 * size, axis=1)
+    products = np.fft.irfft(spectrum * np.conj(spectrum), axis=1)[:, lags]
+    energy = np.cumsum(frames**2, axis=1)
+    head = energy[:, size - 1 - lags]  # the first size - lag samples
+    tail = energy[:, -1:] - energy[:, lags - 1]  # the last size - lag samples
+    periodicity = products / (np.sqrt(head * tail) + 1e-9)
+    return int(np.sum(periodicity.max(axis=1) >= MIN_PERIODICITY))
+
+
+class Endpointer:
+    """Cuts utterances out of 30 ms frames that WebRTC's voice-activity detector judges.
+
+    It starts quickly, so a word shorter than the end window still makes an utterance (pocketsphinx's
+    own Endpointer needs a whole window voiced to start, and missed a short "back" or "skip"), and ends
+    only after most of ENDPOINT_WINDOW was quiet. Times are seconds from this endpointer's first frame."""
+
+    def __init__(self, window: float = ENDPOINT_WINDOW) -> None:
+        vad = _model()[0].Vad(3, RATE, FRAME)  # the most aggressive mode: the others take steady noise for speech
+        self._vad = vad
+        self.frame_bytes: int = vad.frame_bytes
+        self._frame: float = vad.frame_length
+        self._start_frames = round(START_WINDOW / self._frame)
+        self._start_voiced = round(START_RATIO * self._start_frames)
+        self._end_frames = round(window / self._frame)
+        self._end_quiet = round(ENDPOINT_RATIO * self._end_frames)
+        self._tail = round(TAIL / self._frame)
+        self._limit = round(2 * MAX_SECONDS / self._frame)  # frames kept: a longer utterance is never a command
+        self._before: collections.deque[bytes] = collections.deque(maxlen=round(PREROLL / self._frame)
+                                                                   + self._start_frames)
+        self._recent: collections.deque[bool] = collections.deque(maxlen=max(self._start_frames, self._end_frames))
+        self._frames: list[bytes] = []
+        self._count = 0  # frames of the utterance, kept or not
+        self._first_voiced = 0  # frames before the first voiced one
+        self._last_voiced = 0  # frames up to the last voiced one
+        self.clock = 0.0
+        self.in_speech = False
+        self.start = 0.0
+        self.end = 0.0
+        self.voiced = 0.0  # seconds from the first voiced frame to the last
+
+    def process(self, frame: bytes) -> bytes | None:
+        """The whole utterance when this frame ends one, else None."""
+        voiced = bool(self._vad.is_speech(frame))
+        self.clock += self._frame
+        self._recent.append(voiced)
+        if not self.in_speech:
+            self._before.append(frame)
+            if sum(list(self._recent)[-self._start_frames :]) >= self._start_voiced:
+                self.in_speech = True
+                self._frames = list(self._before)
+                self._before.clear()
+                self._count = self._last_voiced = len(self._frames)
+                window = list(self._recent)[-self._start_frames :]
+                self._first_voiced = max(0, self._count - len(window) + window.index(True))
+                self.start = self.clock - self._count * self._frame
+            return None
+        self._count += 1
+        if len(self._frames) < self._limit:
+            self._frames.append(frame)
+        if voiced:
+            self._last_voiced = self._count
+        quiet = list(self._recent)[-self._end_frames :].count(False)
+        if len(self._recent) >= self._end_frames and quiet >= self._end_quiet:
+            return self._utterance()
+        return None
+
+    def end_stream(self) -> bytes | None:
+        """What was being said when the stream ended, if anything."""
+        return self._utterance() if self.in_speech else None
+
+    def _utterance(self) -> bytes:
+        self.in_speech = False
+        self._recent.clear()
+        kept = min(self._count, self._last_voiced + self._tail)
+        self.end = self.start + kept * self._frame
+        self.voiced = (self._last_voiced - self._first_voiced) * self._frame
+        return b"".join(self._frames[:kept])
+
+
 class Listener:
     """Cuts a stream into utterances with a voice-activity endpointer and decides each one.
 
@@ -188,15 +292,13 @@ class Listener:
 
     def __init__(self, recognizer: Recognizer, window: float = ENDPOINT_WINDOW,
                  suppression: int = NOISE_SUPPRESSION) -> None:
-        self._endpointer_type: Any = _model()[0].Endpointer
         self.recognizer = recognizer
         self._window = window
-        self._endpointer = self._make()
+        self._endpointer = Endpointer(window)
         self._base = 0.0  # stream seconds where this endpointer's clock starts
-        self._frame_bytes: int = self._endpointer.frame_bytes
+        self._frame_bytes = self._endpointer.frame_bytes
         self._cleaner = Cleaner(suppression) if suppression else None
         self._pending = b""
-        self._speech: list[bytes] = []
         self.position = 0.0  # stream seconds fed so far
         self._last_end = -MIN_GAP  # where the previous utterance ended
         self.verdicts: list[Verdict] = []
@@ -210,16 +312,11 @@ class Listener:
     def deafen(self, seconds: float = 0.0) -> None:
         """Forget the utterance in progress; `seconds` of stream pass unheard."""
         self._pending = b""
-        self._speech = []
         self.position += seconds
         self._restart()
 
-    def _make(self) -> Any:
-        # The most aggressive voice-activity mode: the others take steady noise for speech.
-        return self._endpointer_type(window=self._window, ratio=ENDPOINT_RATIO, vad_mode=3, sample_rate=RATE)
-
     def _restart(self) -> None:
-        self._endpointer = self._make()
+        self._endpointer = Endpointer(self._window)
         self._base = self.position
 
     def feed(self, pcm: bytes) -> list[Heard]:
@@ -232,37 +329,38 @@ class Listener:
         self._pending = data[whole:]
         for offset in range(0, whole, size):
             self.position += size / 2 / RATE
-            speech = self._endpointer.process(data[offset : offset + size])
-            if speech is not None:
-                self._speech.append(speech)
-            if self._speech and not self._endpointer.in_speech:
-                heard.extend(self._finish())
+            utterance = self._endpointer.process(data[offset : offset + size])
+            if utterance is not None:
+                heard.extend(self._finish(utterance))
         return heard
 
     def flush(self) -> list[Heard]:
         """The end of the stream: decide what was still being said."""
         if self._cleaner is not None:
             self._pending += self._cleaner.flush()
-        # end_stream() fails on an empty frame: with nothing pending there is nothing to add.
-        speech = self._endpointer.end_stream(self._pending) if self._pending else None
+        # A last part-frame is too short to judge; it only counts in the stream's length.
         self.position += len(self._pending) / 2 / RATE
         self._pending = b""
-        if speech is not None:
-            self._speech.append(speech)
-        heard = self._finish() if self._speech else []
+        utterance = self._endpointer.end_stream()
+        heard = self._finish(utterance) if utterance is not None else []
         self._restart()
         return heard
 
-    def _finish(self) -> list[Heard]:
-        pcm = b"".join(self._speech)
-        self._speech = []
-        start = self._base + self._endpointer.speech_start
-        end = self._base + self._endpointer.speech_end
+    def _finish(self, pcm: bytes) -> list[Heard]:
+        start = self._base + self._endpointer.start
+        end = self._base + self._endpointer.end
+        if self._endpointer.voiced < MIN_VOICED or pitched_frames(pcm) < MIN_PITCHED:
+            # A knock, a rustle, a burst of hiss: no command, nor a sentence a command could end.
+            self.verdicts.append(Verdict(None, None, end - start, 0.0, 0.0, "no voice in it"))
+            return []
         follows = start - self._last_end < MIN_GAP
         self._last_end = end
-        verdict = self.recognizer.decide(pcm)
-        if follows and verdict.command is not None:
-            verdict = dataclasses.replace(verdict, command=None, reason="follows other speech")
+        if follows:
+            verdict = Verdict(None, None, end - start, 0.0, 0.0, "follows other speech")
+        elif end - start > MAX_SECONDS:  # decided here: the endpointer keeps only the start of a long one
+            verdict = Verdict(None, None, end - start, 0.0, 0.0, "too long")
+        else:
+            verdict = self.recognizer.decide(pcm)
         self.verdicts.append(verdict)
         if verdict.command is None or verdict.word is None:
             return []

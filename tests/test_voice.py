@@ -193,6 +193,76 @@ def test_flush_after_a_stream_that_ends_on_a_frame_boundary(recognizer: Recogniz
     assert [h.command for h in heard] == ["pause"]
 
 
+# -- endpointer ----------------------------------------------------------------------------------------
+
+def utterances(endpointer: voice.Endpointer, samples: np.ndarray) -> list[tuple[float, float, int]]:
+    """(start, end, bytes) of each utterance, fed frame by frame, then the end of the stream."""
+    pcm = np.clip(samples, -32768, 32767).astype("<i2").tobytes()
+    size = endpointer.frame_bytes
+    found = []
+    for offset in range(0, len(pcm) - size + 1, size):
+        if (cut := endpointer.process(pcm[offset : offset + size])) is not None:
+            found.append((endpointer.start, endpointer.end, len(cut)))
+    if (cut := endpointer.end_stream()) is not None:
+        found.append((endpointer.start, endpointer.end, len(cut)))
+    return found
+
+
+@pytest.mark.parametrize(("word", "rate"), [("back", 230), ("skip", 230), ("stop", 190), ("next", 230)])
+def test_a_short_word_makes_an_utterance_around_it(word: str, rate: int) -> None:
+    spoken = say(word, rate, "en-gb")
+    seconds = len(spoken) / RATE
+    assert seconds < 0.4  # shorter than the end window
+    found = utterances(voice.Endpointer(), room(1.0, spoken, 1.0, seed=5))
+    assert len(found) == 1, found
+    start, end, size = found[0]
+    # The pre-roll and the tail keep a little room either side of the word, and no more.
+    assert 0.85 <= start <= 1.0 and 1.0 + seconds <= end <= 1.0 + seconds + 0.2
+    assert size == round((end - start) * RATE) * 2
+
+
+def test_pocketsphinx_s_own_endpointer_misses_those_short_words() -> None:
+    # Why coach.voice has its own: this one needs its whole window voiced before it starts.
+    import pocketsphinx
+
+    missed = 0
+    for word, rate in [("back", 230), ("skip", 230), ("stop", 190), ("next", 230)]:
+        endpointer = pocketsphinx.Endpointer(window=voice.ENDPOINT_WINDOW, ratio=voice.ENDPOINT_RATIO, vad_mode=3)
+        pcm = np.clip(room(1.0, say(word, rate, "en-gb"), 1.0, seed=5), -32768, 32767).astype("<i2").tobytes()
+        size = endpointer.frame_bytes
+        voiced = [endpointer.process(pcm[i : i + size]) for i in range(0, len(pcm) - size + 1, size)]
+        missed += not any(frame is not None for frame in voiced)
+    assert missed >= 2
+
+
+def test_a_long_utterance_keeps_its_times_but_not_all_its_sound() -> None:
+    sentence = say("please find a comfortable position and let your shoulders go heavy, slowly, without hurry")
+    found = utterances(voice.Endpointer(), room(0.5, sentence, 1.0))
+    assert [round(end - start) for start, end, _ in found] == [round(len(sentence) / RATE)]
+    assert found[0][2] <= 2 * voice.MAX_SECONDS * RATE * 2 + 960  # never a command: only the start is kept
+
+
+@pytest.mark.parametrize("seconds", [0.05, 0.1, 0.2, 0.4])
+def test_a_burst_of_noise_is_no_command_nor_a_sentence_a_command_ends(recognizer: Recognizer, seconds: float) -> None:
+    # A rustle as the person moves on the floor: loud hiss, a little low-passed.
+    burst = np.random.default_rng(6).normal(0, 4000, int(seconds * RATE)).astype(np.float32)
+    burst = np.convolve(burst, np.ones(4) / 4, mode="same")
+    listener = Listener(recognizer)
+    alone = np.clip(room(0.6, burst, 1.0), -32768, 32767).astype("<i2").tobytes()
+    assert listener.feed(alone) + listener.flush() == []
+    assert {v.reason for v in listener.verdicts} <= {"no voice in it"}
+    listener.reset()
+    then = np.clip(room(0.6, burst, 0.6, say("stop"), 0.8), -32768, 32767).astype("<i2").tobytes()
+    assert [h.command for h in listener.feed(then) + listener.flush()] == ["stop"]
+
+
+def test_pitched_frames_counts_the_vowel_of_even_the_fastest_word() -> None:
+    fast = np.clip(say("stop", 230, "en-gb"), -32768, 32767).astype("<i2").tobytes()
+    hiss = np.random.default_rng(7).normal(0, 3000, RATE).astype("<i2").tobytes()
+    assert voice.pitched_frames(fast) >= voice.MIN_PITCHED
+    assert voice.pitched_frames(hiss) == 0
+
+
 def rms_db(samples: np.ndarray) -> float:
     return float(10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1e-9))
 
