@@ -24,6 +24,7 @@ SLOT_MARGIN = 0.004  # a request due sooner than this may be mixed before a soun
 BUFFER_MSEC = 20  # the device's buffer: also how long a stop() takes at most, before the server's share
 WINDOW_SECONDS = 2.0  # how far back the clock estimate looks
 LATE_SKIP = 0.05  # a sound started later than this skips what should already have been heard
+HISTORY_SECONDS = 8.0  # how long what was played is remembered, for the echo canceller
 
 
 class SoundOutput(Protocol):
@@ -73,12 +74,24 @@ class NullOutput:
 
 
 class _Scheduled:
-    __slots__ = ("at", "position", "sound")
+    __slots__ = ("at", "position", "sound", "started")
 
     def __init__(self, sound: Sound, at: float) -> None:
         self.sound = sound
         self.at = at
         self.position = -1  # next sample to play; -1 until it has started
+        self.started = 0.0  # when its first sample is heard (or would have been, had it been late)
+
+
+class PlayedSound:
+    """A sound as it was heard: `sound[0]` at monotonic `start`, cut off at `end` if it was stopped."""
+
+    __slots__ = ("end", "sound", "start")
+
+    def __init__(self, sound: Sound, start: float) -> None:
+        self.sound = sound
+        self.start = start
+        self.end = start + len(sound) / SAMPLE_RATE
 
 
 class MiniaudioOutput:
@@ -94,6 +107,7 @@ class MiniaudioOutput:
         self._callbacks = 0
         self._last = (0.0, 0.0, 0)  # the latest request: (monotonic time, when it is heard, frames)
         self._ready = threading.Event()
+        self._history: collections.deque[PlayedSound] = collections.deque()
         self.latency = BUFFER_MSEC / 1000 if latency is None else latency
         self.error: str | None = None
         with quiet_stderr():
@@ -130,8 +144,13 @@ class MiniaudioOutput:
                 self._last = (now, first_heard, frames)
                 keep = []
                 for item in self._scheduled:
+                    fresh = item.position < 0
                     if self._mix(item, out, first_heard):
                         keep.append(item)
+                    if fresh and item.position >= 0:
+                        self._history.append(PlayedSound(item.sound, item.started))
+                while self._history and self._history[0].end < now - HISTORY_SECONDS:
+                    self._history.popleft()
                 self._scheduled = keep
                 self._frames += frames
             self._callbacks += 1
@@ -164,6 +183,7 @@ class MiniaudioOutput:
                 late = -start / SAMPLE_RATE
                 item.position = -start if late > LATE_SKIP else 0
                 dest = 0
+            item.started = first_heard + (dest - item.position) / SAMPLE_RATE
         else:
             dest = 0
         chunk = item.sound[item.position : item.position + frames - dest]
@@ -178,6 +198,14 @@ class MiniaudioOutput:
     def stop(self) -> None:
         with self._lock:
             self._scheduled = []
+            cut = time.monotonic() + self.latency
+            for played in self._history:
+                played.end = min(played.end, cut)
+
+    def played_since(self, since: float) -> list[PlayedSound]:
+        """The sounds heard, or being heard, since monotonic `since`: what the echo canceller takes out."""
+        with self._lock:
+            return [p for p in self._history if p.end > since]
 
     def sounding_until(self) -> float:
         with self._lock:

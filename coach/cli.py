@@ -431,10 +431,10 @@ def _listener(args: argparse.Namespace) -> tuple[Listener | None, str | None]:
 def _voice_control(args: argparse.Namespace, listener: Listener, front: TerminalRun, output: SoundOutput
                    ) -> tuple[VoiceControl | None, str | None]:
     """Voice control for a session, or None and the one-line reason: the session goes on with keys."""
-    from coach.microphone import Microphone, VoiceControl
+    from coach.microphone import Microphone, VoiceControl, echo_for
     from coach.voice import VoiceError
 
-    control = VoiceControl(listener, Microphone(args.mic), front.on_heard, output.sounding_until)
+    control = VoiceControl(listener, Microphone(args.mic), front.on_heard, output.sounding_until, echo_for(output))
     try:
         control.start()
     except (VoiceError, ImportError, OSError) as error:

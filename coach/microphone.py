@@ -1,8 +1,9 @@
 """The microphone through miniaudio (PulseAudio or ALSA, no PortAudio), and voice control of a session.
 
 `Microphone` is a SpeechRecognition `AudioSource`, so SpeechRecognition's recognizers can use it
-too. `VoiceControl` listens on a thread and drops what the microphone hears while the coach itself
-is sounding, and a short tail after, so the coach never obeys its own voice.
+too. `VoiceControl` listens on a thread. While the coach itself is sounding, and a short tail after,
+it either drops what the microphone hears, or, with an echo canceller, takes the coach's sound out
+and obeys only "stop": the coach never obeys its own voice.
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import speech_recognition as sr
 
 from coach.quiet import quiet_stderr
 from coach.voice import RATE, Heard, Listener, VoiceError
 
+if TYPE_CHECKING:
+    from coach.echo import EchoCanceller
+
 BLOCK_MSEC = 30
 DEAF_TAIL = 0.35  # seconds after the coach's last sound still dropped: room echo and device latency
+WHILE_SOUNDING = frozenset({"stop"})  # the only command obeyed over the coach's own sound
 
 
 class _Stream:
@@ -112,15 +117,18 @@ class Microphone(sr.AudioSource):  # type: ignore[misc]
 
 
 class VoiceControl:
-    """Listens on a thread and calls `on_heard` for each command; deaf while `sounding_until()` says
-    the coach is sounding. `state` is what a front end shows: listening, deaf, or off."""
+    """Listens on a thread and calls `on_heard` for each command. While `sounding_until()` says the
+    coach is sounding it is deaf, or, given an echo canceller, hears only WHILE_SOUNDING commands in
+    what is left once the coach's sound is taken out. `state` is what a front end shows: listening,
+    deaf, stop only, or off."""
 
     def __init__(self, listener: Listener, microphone: Microphone, on_heard: Callable[[Heard], None],
-                 sounding_until: Callable[[], float] = lambda: 0.0) -> None:
+                 sounding_until: Callable[[], float] = lambda: 0.0, echo: EchoCanceller | None = None) -> None:
         self.listener = listener
         self.microphone = microphone
         self.on_heard = on_heard
         self.sounding_until = sounding_until
+        self.echo = echo
         self.state = "off"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="unknot-voice", daemon=True)
@@ -147,11 +155,30 @@ class VoiceControl:
             if block is None:
                 return
             data, ended = block
-            began = ended - len(data) / 2 / RATE
-            if began < self.sounding_until() + DEAF_TAIL:
+            seconds = len(data) / 2 / RATE
+            began = ended - seconds
+            sounding = began < self.sounding_until() + DEAF_TAIL
+            if self.echo is not None:
+                data = self.echo.cancel(data, ended, sounding)
+            if sounding and (self.echo is None or not self.echo.ready):
                 self.state = "deaf"
-                self.listener.deafen(len(data) / 2 / RATE)
+                self.listener.deafen(seconds)
                 continue
-            self.state = "listening"
-            for heard in self.listener.feed(data):
-                self.on_heard(heard)
+            self.state = "stop only" if sounding else "listening"
+            for heard in self.listener.feed(data, over_sound=sounding):
+                if heard.command in WHILE_SOUNDING or not heard.over_sound:
+                    self.on_heard(heard)
+
+
+def echo_for(output: object) -> EchoCanceller | None:
+    """An echo canceller for a sound output that remembers what it played; None without one."""
+    played_since = getattr(output, "played_since", None)
+    if played_since is None:
+        return None
+    from coach.echo import EchoCanceller
+    from coach.voice import NotInstalled
+
+    try:
+        return EchoCanceller(played_since)
+    except NotInstalled:
+        return None  # deaf while the coach sounds, as before

@@ -119,6 +119,7 @@ class Heard:
     word: str
     start: float  # stream seconds where the utterance began
     end: float  # stream seconds where it ended
+    over_sound: bool = False  # some of it was fed as said over the coach's own sound
 
 
 @dataclass(frozen=True)
@@ -301,12 +302,14 @@ class Listener:
         self._pending = b""
         self.position = 0.0  # stream seconds fed so far
         self._last_end = -MIN_GAP  # where the previous utterance ended
+        self._sounded: list[tuple[float, float]] = []  # stream seconds fed as over the coach's sound
         self.verdicts: list[Verdict] = []
 
     def reset(self) -> None:
         """A new stream: its time starts at 0, and nothing came before it."""
         self.position = 0.0
         self._last_end = -MIN_GAP
+        self._sounded = []
         self.deafen()
 
     def deafen(self, seconds: float = 0.0) -> None:
@@ -319,7 +322,13 @@ class Listener:
         self._endpointer = Endpointer(self._window)
         self._base = self.position
 
-    def feed(self, pcm: bytes) -> list[Heard]:
+    def feed(self, pcm: bytes, over_sound: bool = False) -> list[Heard]:
+        """`over_sound`: this was heard while the coach itself sounded (with its echo taken out)."""
+        if over_sound:
+            start, end = self.position, self.position + len(pcm) / 2 / RATE
+            if self._sounded and start - self._sounded[-1][1] < 1e-6:
+                start = self._sounded.pop()[0]
+            self._sounded = [span for span in self._sounded if span[1] > end - 10.0] + [(start, end)]
         heard: list[Heard] = []
         if self._cleaner is not None:
             pcm = self._cleaner.clean(pcm)
@@ -354,7 +363,9 @@ class Listener:
             self.verdicts.append(Verdict(None, None, end - start, 0.0, 0.0, "no voice in it"))
             return []
         follows = start - self._last_end < MIN_GAP
-        self._last_end = end
+        over_sound = any(a < end and start < b for a, b in self._sounded)
+        if not over_sound:  # what is left of the coach's own voice is no sentence for a command to end
+            self._last_end = end
         if follows:
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "follows other speech")
         elif end - start > MAX_SECONDS:  # decided here: the endpointer keeps only the start of a long one
@@ -364,7 +375,7 @@ class Listener:
         self.verdicts.append(verdict)
         if verdict.command is None or verdict.word is None:
             return []
-        return [Heard(verdict.command, verdict.word, start, end)]
+        return [Heard(verdict.command, verdict.word, start, end, over_sound)]
 
 
 class Cleaner:

@@ -326,7 +326,8 @@ class SessionScreen(AppScreen):
         wanted = self.unknot.settings.voice_commands
         state = self.voice.state if self.voice is not None else ("starting" if wanted and self.voice_problem is None
                                                                   else "off")
-        words = {"deaf": "deaf while the coach speaks"}.get(state, state)
+        words = {"deaf": "deaf while the coach speaks", "stop only": "only “stop” while the coach speaks"
+                 }.get(state, state)
         if wanted and self.voice is None and self.voice_problem:
             words = f"off ({self.voice_problem})"
         heard = f" · heard: {self.heard}" if self.heard else ""
@@ -409,7 +410,7 @@ class SessionScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="voice", exit_on_error=False)
     def start_voice(self) -> None:
-        from coach.microphone import Microphone, VoiceControl
+        from coach.microphone import Microphone, VoiceControl, echo_for
         from coach.voice import Listener, Recognizer, VoiceError, merge_words
 
         settings = self.unknot.settings
@@ -418,7 +419,8 @@ class SessionScreen(AppScreen):
             output = self.output
             control = VoiceControl(listener, Microphone(settings.microphone),
                                    self.post_heard,
-                                   output.sounding_until if output is not None else (lambda: 0.0))
+                                   output.sounding_until if output is not None else (lambda: 0.0),
+                                   echo_for(output))
             control.start()
         except (VoiceError, ImportError, OSError) as error:
             self.app.call_from_thread(self._voice_failed, str(error))
