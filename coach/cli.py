@@ -434,7 +434,8 @@ def _voice_control(args: argparse.Namespace, listener: Listener, front: Terminal
     from coach.microphone import Microphone, VoiceControl, echo_for
     from coach.voice import VoiceError
 
-    control = VoiceControl(listener, Microphone(args.mic), front.on_heard, output.sounding_until, echo_for(output))
+    echo = echo_for(output) if args.stop_over_speech else None
+    control = VoiceControl(listener, Microphone(args.mic), front.on_heard, output.sounding_until, echo)
     try:
         control.start()
     except (VoiceError, ImportError, OSError) as error:
@@ -805,6 +806,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how bad the pain is before you start, 0 to 10, kept in the history")
     p.add_argument("--voice", action="store_true",
                    help='listen for spoken commands: "next", "back", "pause", "resume", "stop", "repeat"')
+    p.add_argument("--stop-over-speech", action="store_true",
+                   help='with --voice, also obey "stop" said while the coach speaks (an echo canceller takes the'
+                        " coach's sound out; best with headphones or a quiet room, see the README)")
     p.set_defaults(func=cmd_run)
 
     p = command("render", "the whole session as one WAV file, with its timeline as JSON", [library, speech])

@@ -19,7 +19,7 @@ from coach.sound import SAMPLE_RATE
 from coach.voice import RATE, NotInstalled
 
 FRAME = RATE // 100  # samples in the canceller's 10 ms step
-FILTER = 2048  # samples of echo path it models (128 ms): a room's early reverberation; longer learns slower
+FILTER = 4096  # samples of echo path it models (256 ms): most of a room's reverberation
 # The microphone hears the coach later than the output's clock says the coach is heard: by the capture's
 # buffering, which can be well over a second. That delay is found by matching the two, LISTEN seconds
 # of microphone against the reference up to LONGEST earlier (or EARLIEST later): every CHECK seconds

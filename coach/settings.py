@@ -50,6 +50,7 @@ class Settings:
     breath_pace: float = 1.0
     chimes: bool = True
     voice_commands: bool = False
+    stop_over_speech: bool = False  # obey "stop" while the coach speaks, through the echo canceller
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # command -> words, replacing its defaults
     microphone: str | None = None  # None: the system's default input
 
@@ -134,6 +135,7 @@ CHECKS: dict[str, Callable[[object], Any]] = {
     "breath_pace": _number(*PACE_RANGE),
     "chimes": _flag,
     "voice_commands": _flag,
+    "stop_over_speech": _flag,
     "words": _words,
     "microphone": _name,
 }

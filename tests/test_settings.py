@@ -36,6 +36,7 @@ def test_a_missing_file_gives_the_defaults_and_no_problems() -> None:
     assert load_settings() == (DEFAULTS, [])
     assert (DEFAULTS.engine, DEFAULTS.rate, DEFAULTS.volume, DEFAULTS.breath_pace) == ("pyttsx3", 150, 1.0, 1.0)
     assert (DEFAULTS.chimes, DEFAULTS.voice_commands, DEFAULTS.words) == (True, False, {})
+    assert not DEFAULTS.stop_over_speech  # it can mistake what is left of the coach's voice for "stop"
 
 
 def test_save_then_load_round_trips() -> None:
@@ -47,6 +48,7 @@ def test_save_then_load_round_trips() -> None:
         breath_pace=PACE_RANGE[1],
         chimes=False,
         voice_commands=True,
+        stop_over_speech=True,
         words={"next": ("next", "onward"), "stop": ("enough",)},
         microphone="USB headset",
     )
@@ -85,6 +87,7 @@ BAD = [
     ("chimes", "yes"),
     ("chimes", 1),
     ("voice_commands", None),
+    ("stop_over_speech", "on"),
     ("engine", "nonesuch"),
     ("engine", 3),
     ("voice", 42),

@@ -307,8 +307,10 @@ async def test_settings_are_checked_applied_and_saved(mine: Path) -> None:
         await words.action_submit()
         switch = screen.query_one("#chimes", Switch)
         switch.value = False
+        screen.query_one("#stop_over_speech", Switch).value = True
         await pilot.pause(0.05)
         assert app.settings.rate == 180 and app.settings.breath_pace == 1.25 and not app.settings.chimes
+        assert app.settings.stop_over_speech
         assert app.settings.words["next"] == ("next", "onward")
         words.value = "next=zzzqx"
         await words.action_submit()
@@ -316,6 +318,7 @@ async def test_settings_are_checked_applied_and_saved(mine: Path) -> None:
         assert "does not know" in text_of(app, "#settings-status")
     saved = json.loads(settings_path().read_text())
     assert saved["rate"] == 180 and saved["breath_pace"] == 1.25 and saved["chimes"] is False
+    assert saved["stop_over_speech"] is True
 
 
 async def test_breath_pace_setting_stretches_the_session(mine: Path) -> None:

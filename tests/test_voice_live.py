@@ -144,7 +144,7 @@ def test_a_spoken_stop_is_obeyed_while_the_coach_speaks_and_its_own_stop_is_not(
     routine.write_text(LONG_SAY)
     env = room_env(pulse)
     spoken_stop = write(tmp_path / "stop.wav", room(0.2, say("stop", 150, "en-gb"), 0.2, seed=3))
-    with unknot("run", str(routine), "--voice", env=env) as (process, lines):
+    with unknot("run", str(routine), "--voice", "--stop-over-speech", env=env) as (process, lines):
         began = lines.wait_for("[1/2]", timeout=60)
         time.sleep(max(0.0, began + 8.0 - time.monotonic()))  # past the coach's own "Stop. Quit."
         assert process.poll() is None, lines.text()

@@ -238,6 +238,8 @@ class SettingsScreen(AppScreen):
                 yield Switch(s.chimes, id="chimes")
                 yield Label("Voice commands")
                 yield Switch(s.voice_commands, id="voice_commands")
+                yield Label("“Stop” while the coach speaks (best with headphones)")
+                yield Switch(s.stop_over_speech, id="stop_over_speech")
                 yield Label("Command words (e.g. next=next,skip; stop=stop,quit)")
                 yield Input(words_text(s.words), id="words", placeholder="the defaults")
                 yield Label("Microphone (part of its name; empty: the default)")
@@ -303,7 +305,7 @@ class SettingsScreen(AppScreen):
 
     @on(Switch.Changed)
     def _switch(self, event: Switch.Changed) -> None:
-        if event.switch.id in ("chimes", "voice_commands"):
+        if event.switch.id in ("chimes", "voice_commands", "stop_over_speech"):
             self.apply(**{event.switch.id: event.value})
 
     @on(Button.Pressed, "#sample")

@@ -420,7 +420,7 @@ class SessionScreen(AppScreen):
             control = VoiceControl(listener, Microphone(settings.microphone),
                                    self.post_heard,
                                    output.sounding_until if output is not None else (lambda: 0.0),
-                                   echo_for(output))
+                                   echo_for(output) if settings.stop_over_speech else None)
             control.start()
         except (VoiceError, ImportError, OSError) as error:
             self.app.call_from_thread(self._voice_failed, str(error))
