@@ -23,14 +23,18 @@ FILTER = 4096  # samples of echo path it models (256 ms): most of a room's rever
 # The microphone hears the coach later than the output's clock says the coach is heard: by the capture's
 # buffering, which can be well over a second. That delay is found by matching the two, LISTEN seconds
 # of microphone against the reference up to LONGEST earlier (or EARLIEST later): every CHECK seconds
-# of the coach's sound until two matches in a row agree, then every AGAIN seconds. A match weaker than
-# MATCH finds nothing.
+# of the coach's sound until two matches in a row agree, then every AGAIN seconds (a sound server can
+# change its buffering mid-stream). A match weaker than MATCH finds nothing.
 LISTEN = 3.0
 LONGEST = 2.0
 EARLIEST = 0.05
 CHECK = 1.0
-AGAIN = 20.0
+AGAIN = 3.0
 MATCH = 0.3
+# Matches all below NO_ECHO, NO_ECHO_CHECKS times in a row over the coach's sound: the microphone does
+# not hear the coach at all (headphones), and what it hears passes untouched.
+NO_ECHO = 0.05
+NO_ECHO_CHECKS = 4
 # The reference runs this far ahead of the measured delay: the canceller's filter only reaches back in
 # time, so this covers an echo that comes a little early.
 AHEAD = 0.02
@@ -64,12 +68,16 @@ class EchoCanceller:
         self._sounded = 0  # samples heard while the coach sounded, since the delay was last matched
         self.delay: float | None = None  # seconds the microphone hears the coach after the output's clock
         self._candidate: float | None = None  # a match not yet confirmed by the next one
+        self._unmatched = 0  # checks in a row that found no likeness at all
+        self.echoless = False  # the microphone does not hear the coach
+        self.debug: Callable[[str], None] | None = None  # where to say what it finds, if anywhere
         self._learned = 0  # samples of the coach's sound the canceller has heard since its delay was set
 
     @property
     def ready(self) -> bool:
-        """Whether the delay is known and the canceller has heard enough of the coach to trust."""
-        return self.delay is not None and self._learned >= LEARN * RATE
+        """Whether what comes out can be trusted: the microphone does not hear the coach, or the delay
+        is known and the canceller has heard enough of the coach."""
+        return self.echoless or (self.delay is not None and self._learned >= LEARN * RATE)
 
     def _at_rate(self, played: PlayedSound) -> np.ndarray:
         kept = self._resampled.get(id(played))
@@ -114,8 +122,9 @@ class EchoCanceller:
         while sum(len(b) for b in self._heard) - len(self._heard[0]) >= LISTEN * RATE:
             self._heard_from += len(self._heard.popleft()) / RATE
 
-    def match_delay(self) -> float | None:
-        """The delay at which the last LISTEN seconds of microphone best match the reference, if they do."""
+    def match_delay(self) -> tuple[float | None, float]:
+        """The delay at which the last LISTEN seconds of microphone best match the reference, if they
+        do, and how alike they are there (normalised correlation, 0 to 1)."""
         heard = np.concatenate(list(self._heard)).astype(np.float64)
         reach = round((LONGEST + EARLIEST) * RATE)
         reference = self.reference(self._heard_from - LONGEST, len(heard) + reach)
@@ -125,13 +134,16 @@ class EchoCanceller:
         windows = energy[len(heard) : len(heard) + reach + 1] - energy[: reach + 1]
         likeness = products / (np.sqrt(windows * float(heard @ heard)) + 1e-9)
         best = int(np.argmax(likeness))
-        if likeness[best] < MATCH:
-            return None
-        return LONGEST - best / RATE
+        return (LONGEST - best / RATE if likeness[best] >= MATCH else None), float(likeness[best])
 
     def _check_delay(self) -> None:
         """Takes a new delay once two matches in a row agree on it; each change starts learning afresh."""
-        found = self.match_delay()
+        found, likeness = self.match_delay()
+        if self.debug is not None:
+            self.debug(f"echo: match {likeness:.2f} at {found if found is None else round(found, 4)} s"
+                       f" (delay {self.delay}, candidate {self._candidate})")
+        self._unmatched = self._unmatched + 1 if likeness < NO_ECHO else 0
+        self.echoless = self._unmatched >= NO_ECHO_CHECKS
         if found is None or (self.delay is not None and abs(found - self.delay) <= SHIFT):
             self._candidate = None
         elif self._candidate is not None and abs(found - self._candidate) <= SHIFT:
@@ -149,12 +161,13 @@ class EchoCanceller:
         self._remember(block, began)
         if sounding:
             self._sounded += len(block)
-            if self._sounded >= (AGAIN if self.delay is not None and self._candidate is None else CHECK) * RATE:
+            settled = (self.delay is not None or self.echoless) and self._candidate is None
+            if self._sounded >= (AGAIN if settled else CHECK) * RATE:
                 self._sounded = 0
                 self._check_delay()
         began -= len(self._pending) / RATE
         mic = np.concatenate([self._pending, block])
-        if not sounding or self.delay is None:
+        if not sounding or self.delay is None or self.echoless:
             self._pending = mic[:0]
             return mic.astype("<i2").tobytes()
         whole = len(mic) - len(mic) % FRAME

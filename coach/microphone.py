@@ -8,7 +8,9 @@ and obeys only "stop": the coach never obeys its own voice.
 
 from __future__ import annotations
 
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -129,6 +131,10 @@ class VoiceControl:
         self.on_heard = on_heard
         self.sounding_until = sounding_until
         self.echo = echo
+        # UNKNOT_DEBUG_VOICE=1: every utterance's verdict, and the echo canceller's matches, on stderr.
+        self.debug: Callable[[str], None] | None = _to_stderr if os.environ.get("UNKNOT_DEBUG_VOICE") else None
+        if echo is not None:
+            echo.debug = self.debug
         self.state = "off"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="unknot-voice", daemon=True)
@@ -165,9 +171,19 @@ class VoiceControl:
                 self.listener.deafen(seconds)
                 continue
             self.state = "stop only" if sounding else "listening"
-            for heard in self.listener.feed(data, over_sound=sounding):
+            seen = len(self.listener.verdicts)
+            found = self.listener.feed(data, over_sound=sounding)
+            if self.debug is not None:
+                for verdict in self.listener.verdicts[seen:]:
+                    self.debug(f"voice: {verdict.reason} ({verdict.word}, {verdict.seconds:.2f} s, cover"
+                               f" {verdict.cover:.2f}, fit {verdict.fit:.2f}{', over the coach' if sounding else ''})")
+            for heard in found:
                 if heard.command in WHILE_SOUNDING or not heard.over_sound:
                     self.on_heard(heard)
+
+
+def _to_stderr(line: str) -> None:
+    print(f"{time.monotonic():.2f} {line}", file=sys.stderr, flush=True)
 
 
 def echo_for(output: object) -> EchoCanceller | None:

@@ -5,9 +5,10 @@
 The coach's stream is every text the built-in routines speak, in a few espeak-ng voices at 150 words
 a minute. It reaches the microphone through a room: a capture delay (0.03, 0.4 or 1.5 s), a
 reverberant tail (RT60 0.2-0.6 s), a loudspeaker that saturates a little or not at all, and faint
-noise. Over it, every 6-8 s, a person says "stop" or "quit" in a test-half voice of
-scripts/make_corpus.py, at the coach's level at the microphone, or 6 or 12 dB below it. Fed to the
-echo canceller and the listener in 30 ms blocks with jittery time stamps, as VoiceControl does.
+noise; or not at all (headphones: the microphone hears only the faint noise). Over it, every 6-8 s,
+a person says "stop" or "quit" in a test-half voice of scripts/make_corpus.py, at the coach's level
+at the microphone, or 6 or 12 dB below it. Fed to the echo canceller and the listener in 30 ms
+blocks with jittery time stamps, as VoiceControl does.
 
 1. Heard: a word is heard when a "stop" comes back from 0.3 s before it to 1.5 s after it ends.
 2. False stops: the same rooms with the coach alone; every "stop" is false (an hour of it is about
@@ -44,7 +45,7 @@ from coach.voice import RATE, Listener, Recognizer  # noqa: E402
 START = 1000.0  # monotonic time of the coach's first sample
 BLOCK = 480  # 30 ms, as the microphone delivers
 COACH_VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-x-rp+m3"]
-DELAYS = [0.03, 0.4, 1.5]
+DELAYS: list[float | None] = [0.03, 0.4, 1.5, None]  # None: headphones, the microphone never hears the coach
 BELOW_DB = [0.0, 6.0, 12.0]  # the person's word below the coach's echo at the microphone
 
 
@@ -121,21 +122,23 @@ def main() -> None:
     totals = {"words": 0, "heard": 0, "false": 0, "seconds": 0.0, "cpu": 0.0}
     latencies: list[float] = []
     by_level: dict[float, list[int]] = {b: [0, 0] for b in BELOW_DB}
-    by_delay: dict[float, list[int]] = {d: [0, 0] for d in DELAYS}
+    by_delay: dict[float | None, list[int]] = {d: [0, 0] for d in DELAYS}
     print("room                               words heard  false stops (coach alone)")
     for delay in DELAYS:
         for voice in COACH_VOICES:
             coach, said = coach_stream(args.minutes / len(COACH_VOICES), voice, pick)
-            echo = through_room(coach, delay, rng)
+            echo = through_room(coach, 0.03 if delay is None else delay, rng)
             noise = rng.normal(0, 1, len(coach)) * np.sqrt(np.mean(echo**2)) * 10 ** (-40 / 20)
+            echo_level = loud_rms(echo)  # the person speaks at this level, or below, either way
+            if delay is None:
+                echo = np.zeros(len(coach))
             alone, cpu, _ = run(coach, echo + noise, recognizer, rng)
             totals["false"] += len(alone)
             for start, _ in alone:
-                saying = [text for a, b, text in said if a - 0.5 <= start - delay <= b]
+                saying = [text for a, b, text in said if a - 0.5 <= start - (delay or 0.0) <= b]
                 print(f"    false stop at {start:.1f} s, the coach saying {saying}")
             # The same room with a person saying "stop" or "quit" every 6-8 s, after the first 6 s.
             mic = echo + noise
-            echo_level = loud_rms(echo)
             words: list[tuple[float, float, float]] = []
             at = 6.0
             while at + 2.0 < len(coach) / RATE:
@@ -164,13 +167,16 @@ def main() -> None:
             totals["heard"] += heard
             totals["seconds"] += 2 * len(coach) / RATE
             totals["cpu"] += cpu + cpu_words
-            found_delay = "none" if canceller.delay is None else f"{canceller.delay:.3f} s"
-            print(f"  delay {delay:4.2f} s, coach {voice:<14} {heard:>3}/{len(words):<3}  {len(alone)} in"
+            found_delay = ("none, no echo" if canceller.echoless else "none") if canceller.delay is None \
+                else f"{canceller.delay:.3f} s"
+            room = "headphones   " if delay is None else f"delay {delay:4.2f} s"
+            print(f"  {room}, coach {voice:<14} {heard:>3}/{len(words):<3}  {len(alone)} in"
                   f" {len(coach) / RATE / 60:.1f} min (delay found: {found_delay})", flush=True)
     hours = totals["seconds"] / 2 / 3600
     print("\nheard by the person's level below the coach's echo: "
           + ", ".join(f"{b:g} dB {h}/{n}" for b, (h, n) in by_level.items()))
-    print("heard by capture delay: " + ", ".join(f"{d:g} s {h}/{n}" for d, (h, n) in by_delay.items()))
+    print("heard by capture delay: " + ", ".join(("headphones" if d is None else f"{d:g} s") + f" {h}/{n}"
+                                                 for d, (h, n) in by_delay.items()))
     ms = np.array(latencies) * 1000
     print(f"\nsummary ({time.perf_counter() - began:.0f} s in all)")
     print(f"  'stop' over the coach heard        {totals['heard']}/{totals['words']}"

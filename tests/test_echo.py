@@ -68,6 +68,16 @@ def test_it_finds_the_delay_and_takes_the_echo_out(coach: np.ndarray, delay: flo
     assert level(cleaned[late]) < level(mic[late]) - 25
 
 
+def test_when_the_microphone_never_hears_the_coach_it_passes_what_it_hears(coach: np.ndarray) -> None:
+    # Headphones: the coach plays, the microphone hears only the room.
+    canceller = echo.EchoCanceller(lambda since: [played(coach)])
+    mic = np.random.default_rng(3).normal(0, 30, len(coach))
+    feed = list(blocks(mic))
+    outs = [canceller.cancel(pcm, ended) for pcm, ended in feed]
+    assert canceller.echoless and canceller.ready and canceller.delay is None
+    assert outs[-1] == feed[-1][0]
+
+
 def test_with_the_coach_silent_what_it_hears_comes_back_untouched(coach: np.ndarray) -> None:
     canceller = echo.EchoCanceller(lambda since: [])
     words = room(0.5, say("please find a comfortable position"), 0.5)
@@ -96,9 +106,9 @@ class FakeMicrophone:
         pass
 
 
-def heard_over_the_coach(coach: np.ndarray, word: str | None) -> list[str]:
+def heard_over_the_coach(coach: np.ndarray, word: str | None, headphones: bool = False) -> list[str]:
     """Commands VoiceControl passes on while the coach speaks, with `word` said over its last part."""
-    mic = through_room(coach, 0.4) + np.random.default_rng(2).normal(0, 20, len(coach))
+    mic = (0 if headphones else through_room(coach, 0.4)) + np.random.default_rng(2).normal(0, 20, len(coach))
     if word is not None:
         spoken = say(word, 150, "en-gb")
         at = len(coach) - 2 * RATE
@@ -118,3 +128,8 @@ def test_stop_said_over_the_coach_is_heard_and_its_own_stop_is_not(coach: np.nda
 
 def test_over_the_coach_only_stop_is_obeyed(coach: np.ndarray) -> None:
     assert heard_over_the_coach(coach, "pause") == []
+
+
+def test_with_headphones_stop_over_the_coach_is_heard_too(coach: np.ndarray) -> None:
+    assert heard_over_the_coach(coach, "stop", headphones=True) == ["stop"]
+    assert heard_over_the_coach(coach, "pause", headphones=True) == []
