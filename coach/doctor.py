@@ -124,6 +124,22 @@ def check_recognizer() -> Check:
     return Check("recognizer", True, f"pocketsphinx with its English model ({answer.get('model')})")
 
 
+def check_echo() -> Check:
+    """The echo canceller behind `--stop-over-speech`."""
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # pyaec prints its own loading failure
+            from pyaec import Aec
+
+            Aec(160, 4096, 16000, True)
+    except (ImportError, OSError, AttributeError, RuntimeError) as error:
+        return Check("echo canceller", False, f"pyaec cannot start: {error} (only for --stop-over-speech)",
+                     f"{sys.executable} -m pip install pyaec")
+    return Check("echo canceller", True, "pyaec (Speex), for --stop-over-speech")
+
+
 def check_history() -> Check:
     from coach.history import History, HistoryError, history_path
 
@@ -150,7 +166,7 @@ def check_settings() -> Check:
 
 
 def run_checks() -> list[Check]:
-    return [check_speech(), check_espeak(), *check_devices(), check_recognizer(), check_history(),
+    return [check_speech(), check_espeak(), *check_devices(), check_recognizer(), check_echo(), check_history(),
             check_settings()]
 
 

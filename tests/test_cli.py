@@ -176,8 +176,9 @@ def test_schema_prints_the_shipped_schema() -> None:
 def test_doctor_reports_every_part_without_library_noise() -> None:
     done = run_unknot("doctor")
     assert done.returncode in (0, 1)
-    for part in ("speech engine", "sound output", "microphone", "recognizer"):
+    for part in ("speech engine", "sound output", "microphone", "recognizer", "echo canceller"):
         assert part in done.stdout
+    assert any(line.split()[:3] == ["ok", "echo", "canceller"] for line in done.stdout.splitlines())  # a dependency
     assert "ALSA lib" not in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
 
