@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from coach.clock import DeviceClock
 from coach.quiet import quiet_stderr
 from coach.sound import SAMPLE_RATE, Sound
 
@@ -103,7 +104,7 @@ class MiniaudioOutput:
         self._lock = threading.Lock()
         self._scheduled: list[_Scheduled] = []
         self._frames = 0  # samples handed to the device so far
-        self._offsets: collections.deque[tuple[int, float]] = collections.deque()
+        self._clock = DeviceClock(SAMPLE_RATE, WINDOW_SECONDS)
         self._callbacks = 0
         self._last = (0.0, 0.0, 0)  # the latest request: (monotonic time, when it is heard, frames)
         self._ready = threading.Event()
@@ -160,13 +161,7 @@ class MiniaudioOutput:
 
     def _first_heard(self, now: float) -> float:
         """When the first sample of this request will be heard, by the smoothed device clock."""
-        offset = now - self._frames / SAMPLE_RATE
-        self._offsets.append((self._frames, offset))
-        while self._offsets and self._offsets[0][0] < self._frames - WINDOW_SECONDS * SAMPLE_RATE:
-            self._offsets.popleft()
-        # The minimum is the least delayed callback; the newest sample keeps a slow drift followed.
-        best = min(o for _, o in self._offsets)
-        return best + self._frames / SAMPLE_RATE + self.latency
+        return self._clock.offset(self._frames, now) + self._frames / SAMPLE_RATE + self.latency
 
     @staticmethod
     def _mix(item: _Scheduled, out: np.ndarray, first_heard: float) -> bool:

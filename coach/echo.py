@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from coach.audio import PlayedSound
+from coach.clock import DeviceClock
 from coach.sound import SAMPLE_RATE
 from coach.voice import RATE, NotInstalled
 
@@ -62,8 +63,9 @@ class EchoCanceller:
         self._pending = np.zeros(0, dtype=np.int16)
         self._samples = 0  # microphone samples seen
         self._offset = 0.0  # monotonic time of the stream's sample 0
-        self._offsets: collections.deque[tuple[int, float]] = collections.deque()
+        self._clock = DeviceClock(RATE, WINDOW)
         self._heard: collections.deque[np.ndarray] = collections.deque()  # the last LISTEN s of microphone
+        self._heard_count = 0  # samples in it
         self._heard_from = 0.0  # when its first sample was heard
         self._sounded = 0  # samples heard while the coach sounded, since the delay was last matched
         self.delay: float | None = None  # seconds the microphone hears the coach after the output's clock
@@ -104,23 +106,20 @@ class EchoCanceller:
         return out
 
     def _began(self, count: int, ended: float) -> float:
-        """When the first of the next `count` samples was heard, by the stream's clock. A block's stamp
-        is when its callback ran, a few ms late and never early, so the least offset is the truest; and
-        the clock holds still, because a jittery reference looks like a changing echo path."""
+        """When the first of the next `count` samples was heard, by the microphone's clock: held still
+        unless it wanders past SHIFT, because a jittery reference looks like a changing echo path."""
         self._samples += count
-        self._offsets.append((self._samples, ended - self._samples / RATE))
-        while self._offsets[0][0] < self._samples - WINDOW * RATE:
-            self._offsets.popleft()
-        least = min(o for _, o in self._offsets)
+        least = self._clock.offset(self._samples, ended)
         if self._samples < SETTLE * RATE or abs(least - self._offset) > SHIFT:
             self._offset = least
         return self._offset + (self._samples - count) / RATE
 
     def _remember(self, block: np.ndarray, began: float) -> None:
         self._heard.append(block)
-        self._heard_from = began + len(block) / RATE - sum(len(b) for b in self._heard) / RATE
-        while sum(len(b) for b in self._heard) - len(self._heard[0]) >= LISTEN * RATE:
-            self._heard_from += len(self._heard.popleft()) / RATE
+        self._heard_count += len(block)
+        while self._heard_count - len(self._heard[0]) >= LISTEN * RATE:
+            self._heard_count -= len(self._heard.popleft())
+        self._heard_from = began + (len(block) - self._heard_count) / RATE
 
     def match_delay(self) -> tuple[float | None, float]:
         """The delay at which the last LISTEN seconds of microphone best match the reference, if they
