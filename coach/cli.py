@@ -374,7 +374,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     kept: list[tuple[History | None, str | None]] = []
     keeper = threading.Thread(target=lambda: kept.append(open_history()), daemon=True)
-    listener, missing = _listener(args) if args.voice else (None, None)  # bad words: a usage error first
+    # Bad words are a usage error before anything else happens.
+    listener, missing = _listener(args, beside_sound=True) if args.voice else (None, None)
     routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=keeper.start)
     if missing:
         notices.append(f"no voice commands: {missing}; carrying on with keys")
@@ -416,12 +417,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _listener(args: argparse.Namespace) -> tuple[Listener | None, str | None]:
-    """The listener, or None and why when the recognizer is not installed; bad words are a usage error."""
-    from coach.voice import Listener, NotInstalled, Recognizer, VoiceError, parse_words
+def _listener(args: argparse.Namespace, beside_sound: bool = False) -> tuple[Listener | None, str | None]:
+    """The listener, or None and why when the recognizer is not installed; bad words are a usage error.
+    `beside_sound`: this process also plays sound, so the decoder runs in a worker process."""
+    from coach.voice import Listener, NotInstalled, Recognizer, RecognizerProcess, VoiceError, parse_words
 
+    words = parse_words(args.words or ())
     try:
-        return Listener(Recognizer(parse_words(args.words or ()))), None
+        return Listener(RecognizerProcess(words) if beside_sound else Recognizer(words)), None
     except NotInstalled as error:
         return None, str(error)
     except VoiceError as error:

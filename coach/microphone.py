@@ -136,6 +136,7 @@ class VoiceControl:
         if echo is not None:
             echo.debug = self.debug
         self.state = "off"
+        self.error: str | None = None  # why it stopped listening mid-session, if it did
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="unknot-voice", daemon=True)
 
@@ -148,6 +149,7 @@ class VoiceControl:
         self._stop.set()
         self._thread.join(timeout=2.0)
         self.microphone.__exit__(None, None, None)
+        self.listener.recognizer.close()
         self.state = "off"
 
     def _run(self) -> None:
@@ -172,7 +174,12 @@ class VoiceControl:
                 continue
             self.state = "stop only" if sounding else "listening"
             seen = len(self.listener.verdicts)
-            found = self.listener.feed(data, over_sound=sounding)
+            try:
+                found = self.listener.feed(data, over_sound=sounding)
+            except VoiceError as error:
+                self.error = str(error)
+                self.state = "off"
+                return
             if self.debug is not None:
                 for verdict in self.listener.verdicts[seen:]:
                     self.debug(f"voice: {verdict.reason} ({verdict.word}, {verdict.seconds:.2f} s, cover"

@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from typing import TextIO
 
 NOISE = ("ALSA lib ", "Expression '", "Cannot connect to server", "jack server", "JackShmReadWritePtr")
 
@@ -78,3 +79,16 @@ def notice(text: str) -> None:
     else:
         sys.stderr.buffer.write(line)
         sys.stderr.flush()
+
+
+def private_stdout() -> TextIO:
+    """The real stdout as a private reply channel; fd 1 and sys.stdout then go to /dev/null.
+
+    Done at the fd level so prints from a library and from native code can never reach the protocol.
+    """
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)  # os.dup: not inherited by children
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.close(null)
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    return replies

@@ -136,7 +136,7 @@ class _WorkerTimeout(Exception):
     pass
 
 
-def _end(proc: subprocess.Popen[bytes]) -> None:
+def end_worker(proc: subprocess.Popen[bytes]) -> None:
     """Close the worker's stdin (it exits on EOF), then kill it if it has not gone within 2 s."""
     if proc.stdin and not proc.stdin.closed:
         with contextlib.suppress(OSError):
@@ -164,7 +164,7 @@ class _Worker:
         ]
         for thread in self.threads:
             thread.start()
-        self._finalizer = weakref.finalize(self, _end, self.proc)
+        self._finalizer = weakref.finalize(self, end_worker, self.proc)
 
     def _read_replies(self) -> None:
         assert self.proc.stdout is not None

@@ -21,7 +21,9 @@ import signal
 import sys
 import time
 import wave
-from typing import Any, TextIO
+from typing import Any
+
+from coach.quiet import private_stdout
 
 # pyttsx3's espeak driver calls espeak_Cancel() before every utterance (espeak_IsPlaying() is often
 # true even though nothing plays), and about one utterance in a hundred then comes out with no
@@ -52,19 +54,6 @@ def _settled(path: str, timeout: float = 2.0) -> bool:
         last = size
         time.sleep(0.01)
     return False
-
-
-def _private_stdout() -> TextIO:
-    """The real stdout as a private reply channel; fd 1 and sys.stdout then go to /dev/null.
-
-    Done at the fd level so prints from pyttsx3 and from native code can never reach the protocol.
-    """
-    replies = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)  # os.dup: not inherited by children
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.close(null)
-    sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the process
-    return replies
 
 
 class _Engine:
@@ -127,7 +116,7 @@ class _Engine:
 
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the worker by closing its stdin
-    replies = _private_stdout()
+    replies = private_stdout()
 
     def reply(answer: dict[str, Any]) -> None:
         replies.write(json.dumps(answer) + "\n")

@@ -193,6 +193,62 @@ class Recognizer:
             return Verdict(None, word, seconds, cover, fit, "not like the word")
         return Verdict(self.command_of[word], word, seconds, cover, fit, "command")
 
+    def close(self) -> None:
+        """Nothing to end: the decoder lives in this process."""
+
+
+class RecognizerProcess:
+    """A Recognizer in a worker process (coach.decode_worker), for a process that also plays sound:
+    pocketsphinx holds Python's lock while it decodes, and the sound output's callback must not wait."""
+
+    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS, timeout: float = 30.0) -> None:
+        import json
+        import subprocess
+        import sys
+        import weakref
+
+        from coach.speech import end_worker
+
+        self._json = json
+        self._timeout = timeout
+        self._proc = subprocess.Popen([sys.executable, "-m", "coach.decode_worker", json.dumps(words)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self._finalizer = weakref.finalize(self, end_worker, self._proc)
+        greeting = self._reply()
+        if not greeting.get("ok"):
+            self.close()
+            error = str(greeting.get("error"))
+            raise NotInstalled(error) if greeting.get("kind") == "missing" else VoiceError(error)
+        self.command_of: dict[str, str] = dict(greeting["command_of"])
+
+    def _reply(self) -> dict[str, Any]:
+        import select
+
+        assert self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], self._timeout)
+        line = self._proc.stdout.readline() if ready else b""
+        try:
+            answer = self._json.loads(line) if line else None
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise VoiceError("the speech recognizer stopped" if ready else "the speech recognizer does not answer")
+        return answer
+
+    def decide(self, pcm: bytes) -> Verdict:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(len(pcm).to_bytes(4, "little") + pcm)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise VoiceError("the speech recognizer stopped") from None
+        return Verdict(**self._reply())
+
+    def close(self) -> None:
+        self._finalizer()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+
 
 def pitched_frames(pcm: bytes) -> int:
     """How many FRAME-long frames of 16-bit PCM repeat themselves at some pitch in PITCH_RANGE."""
@@ -291,7 +347,7 @@ class Listener:
     Feed it 16-bit mono PCM at RATE in any sizes. `deafen()` drops what is in progress: the caller
     uses it while the coach itself is sounding, so its own voice is never an utterance."""
 
-    def __init__(self, recognizer: Recognizer, window: float = ENDPOINT_WINDOW,
+    def __init__(self, recognizer: Recognizer | RecognizerProcess, window: float = ENDPOINT_WINDOW,
                  suppression: int = NOISE_SUPPRESSION) -> None:
         self.recognizer = recognizer
         self._window = window

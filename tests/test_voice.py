@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from coach import voice
-from coach.voice import RATE, Listener, Recognizer, VoiceError, listen_file, parse_words, to_pcm16k
+from coach.voice import RATE, Listener, Recognizer, RecognizerProcess, VoiceError, listen_file, parse_words, to_pcm16k
 from tests.conftest import run_unknot
 
 COMMAND_CLIPS = {"pause": "pause", "stop": "stop", "repeat": "repeat", "resume": "resume", "previous": "back",
@@ -100,6 +100,24 @@ def test_a_word_the_recognizer_cannot_know_is_an_error_at_start_up() -> None:
     assert done.returncode == 2
     assert "the recognizer does not know 'zzxq'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_worker_process_refuses_an_unknown_word_the_same_way() -> None:
+    with pytest.raises(VoiceError, match="the recognizer does not know 'zzxq'"):
+        RecognizerProcess(parse_words(["pause=zzxq"]))
+
+
+def test_the_worker_process_decides_every_utterance_as_the_recognizer_does(recognizer: Recognizer) -> None:
+    texts = ["next", "stop", "pause it now", "my back feels a little better", "again"]
+    utterances = [room(0.1, say(text, 160), 0.1).astype("<i2").tobytes() for text in texts]
+    worker = RecognizerProcess()
+    try:
+        assert worker.command_of == recognizer.command_of
+        assert [worker.decide(pcm) for pcm in utterances] == [recognizer.decide(pcm) for pcm in utterances]
+    finally:
+        worker.close()
+    with pytest.raises(VoiceError, match="stopped"):
+        worker.decide(utterances[0])
 
 
 # -- decisions ------------------------------------------------------------------------------------------

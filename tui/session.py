@@ -411,11 +411,11 @@ class SessionScreen(AppScreen):
     @work(thread=True, exclusive=True, group="voice", exit_on_error=False)
     def start_voice(self) -> None:
         from coach.microphone import Microphone, VoiceControl, echo_for
-        from coach.voice import Listener, Recognizer, VoiceError, merge_words
+        from coach.voice import Listener, RecognizerProcess, VoiceError, merge_words
 
         settings = self.unknot.settings
         try:
-            listener = Listener(Recognizer(merge_words(settings.words)))
+            listener = Listener(RecognizerProcess(merge_words(settings.words)))
             output = self.output
             control = VoiceControl(listener, Microphone(settings.microphone),
                                    self.post_heard,

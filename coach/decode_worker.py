@@ -1,0 +1,46 @@
+"""The pocketsphinx decoder in its own process, run as `python -m coach.decode_worker` by
+coach.voice.RecognizerProcess.
+
+pocketsphinx's bindings hold Python's lock while they decode (50-65 ms for an utterance), and in
+the app's process that starves the sound output's callback: the coach's voice drops out for as
+long, and the echo canceller's picture of what was played slips. Here it holds nobody's lock.
+
+The command words come as JSON in argv[1]. The first line out is a greeting, {"ok": true,
+"command_of": {...}} or {"ok": false, "kind": "missing" | "words", "error": "..."}. Then each request
+in is a 4-byte little-endian length and that many bytes of 16 kHz 16-bit PCM, and each reply out one
+JSON line: the Verdict's fields. The worker ends when its stdin closes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+import sys
+
+
+def main() -> int:
+    from coach.quiet import private_stdout
+    from coach.voice import NotInstalled, Recognizer, VoiceError
+
+    replies = private_stdout()
+    words = {command: tuple(chosen) for command, chosen in json.loads(sys.argv[1]).items()}
+    try:
+        recognizer = Recognizer(words)
+    except NotInstalled as error:
+        print(json.dumps({"ok": False, "kind": "missing", "error": str(error)}), file=replies, flush=True)
+        return 1
+    except VoiceError as error:
+        print(json.dumps({"ok": False, "kind": "words", "error": str(error)}), file=replies, flush=True)
+        return 1
+    print(json.dumps({"ok": True, "command_of": recognizer.command_of}), file=replies, flush=True)
+    requests = sys.stdin.buffer
+    while len(head := requests.read(4)) == 4:
+        (size,) = struct.unpack("<I", head)
+        verdict = recognizer.decide(requests.read(size))
+        print(json.dumps(dataclasses.asdict(verdict)), file=replies, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
