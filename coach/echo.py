@@ -131,6 +131,8 @@ class EchoCanceller:
         products = np.fft.irfft(np.fft.rfft(reference, size) * np.conj(np.fft.rfft(heard, size)), size)[: reach + 1]
         energy = np.concatenate([[0.0], np.cumsum(reference**2)])
         windows = energy[len(heard) : len(heard) + reach + 1] - energy[: reach + 1]
+        # Where the reference is all but silent, rounding in the transforms would look like likeness.
+        windows = np.where(windows > 1e-3 * windows.max(initial=0.0), windows, np.inf)
         likeness = products / (np.sqrt(windows * float(heard @ heard)) + 1e-9)
         best = int(np.argmax(likeness))
         return (LONGEST - best / RATE if likeness[best] >= MATCH else None), float(likeness[best])
