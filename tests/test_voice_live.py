@@ -131,7 +131,8 @@ title: Long say
 steps:
   - say: Lie on your back and let the floor take your weight. Breathe in slowly through your nose. Stop. \
       Quit. Now breathe out through your mouth, and let your shoulders soften a little more with every \
-      breath, as if a knot were loosening one loop at a time.
+      breath, as if a knot were loosening one loop at a time. Let your knees fall gently to one side, keep \
+      both shoulders on the floor, and stay there for a few slow breaths before you bring them back.
   - pause: 20
 """
 
