@@ -374,9 +374,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     kept: list[tuple[History | None, str | None]] = []
     keeper = threading.Thread(target=lambda: kept.append(open_history()), daemon=True)
-    # Bad words are a usage error before anything else happens.
+    # Badly written words are a usage error before anything else happens; the decoder's worker starts
+    # meanwhile, and a word it cannot know is one once speech is ready.
     listener, missing = _listener(args, beside_sound=True) if args.voice else (None, None)
     routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=keeper.start)
+    if listener is not None:
+        listener, missing = _checked(listener)
     if missing:
         notices.append(f"no voice commands: {missing}; carrying on with keys")
     with speech:
@@ -422,13 +425,26 @@ def _listener(args: argparse.Namespace, beside_sound: bool = False) -> tuple[Lis
     `beside_sound`: this process also plays sound, so the decoder runs in a worker process."""
     from coach.voice import Listener, NotInstalled, Recognizer, RecognizerProcess, VoiceError, parse_words
 
-    words = parse_words(args.words or ())
     try:
-        return Listener(RecognizerProcess(words) if beside_sound else Recognizer(words)), None
+        words = parse_words(args.words or ())
+        return Listener(RecognizerProcess(words, lazy=True) if beside_sound else Recognizer(words)), None
     except NotInstalled as error:
         return None, str(error)
     except VoiceError as error:
         raise UsageError(str(error)) from None
+
+
+def _checked(listener: Listener) -> tuple[Listener | None, str | None]:
+    """The listener once its recognizer is ready, as _listener() gives it."""
+    from coach.voice import NotInstalled, VoiceError
+
+    try:
+        listener.recognizer.check()
+    except NotInstalled as error:
+        return None, str(error)
+    except VoiceError as error:
+        raise UsageError(str(error)) from None
+    return listener, None
 
 
 def _voice_control(args: argparse.Namespace, listener: Listener, front: TerminalRun, output: SoundOutput

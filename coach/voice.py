@@ -193,6 +193,9 @@ class Recognizer:
             return Verdict(None, word, seconds, cover, fit, "not like the word")
         return Verdict(self.command_of[word], word, seconds, cover, fit, "command")
 
+    def check(self) -> None:
+        """Ready as soon as it is made."""
+
     def close(self) -> None:
         """Nothing to end: the decoder lives in this process."""
 
@@ -201,7 +204,8 @@ class RecognizerProcess:
     """A Recognizer in a worker process (coach.decode_worker), for a process that also plays sound:
     pocketsphinx holds Python's lock while it decodes, and the sound output's callback must not wait."""
 
-    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS, timeout: float = 30.0) -> None:
+    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS, timeout: float = 30.0,
+                 lazy: bool = False) -> None:
         import json
         import subprocess
         import sys
@@ -214,12 +218,27 @@ class RecognizerProcess:
         self._proc = subprocess.Popen([sys.executable, "-m", "coach.decode_worker", json.dumps(words)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._finalizer = weakref.finalize(self, end_worker, self._proc)
+        self._command_of: dict[str, str] | None = None
+        if not lazy:
+            self.check()
+
+    def check(self) -> None:
+        """Waits for the worker's greeting: NotInstalled or VoiceError (a word it cannot know) if it
+        cannot decode. With `lazy`, the worker starts while the caller does other work meanwhile."""
+        if self._command_of is not None:
+            return
         greeting = self._reply()
         if not greeting.get("ok"):
             self.close()
             error = str(greeting.get("error"))
             raise NotInstalled(error) if greeting.get("kind") == "missing" else VoiceError(error)
-        self.command_of: dict[str, str] = dict(greeting["command_of"])
+        self._command_of = dict(greeting["command_of"])
+
+    @property
+    def command_of(self) -> dict[str, str]:
+        self.check()
+        assert self._command_of is not None
+        return self._command_of
 
     def _reply(self) -> dict[str, Any]:
         import select
@@ -236,6 +255,7 @@ class RecognizerProcess:
         return answer
 
     def decide(self, pcm: bytes) -> Verdict:
+        self.check()
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(len(pcm).to_bytes(4, "little") + pcm)

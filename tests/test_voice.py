@@ -102,6 +102,17 @@ def test_a_word_the_recognizer_cannot_know_is_an_error_at_start_up() -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(("spec", "message"), [("pause=zzxq", "the recognizer does not know 'zzxq'"),
+                                                ("jump=hop", "expected COMMAND=WORD")])
+def test_run_with_bad_words_is_a_usage_error_and_no_session(tmp_path: Path, spec: str, message: str) -> None:
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps:\n  - say: Hello.\n")
+    done = run_unknot("run", str(routine), "--voice", "--no-voice", "--words", spec)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert "Short:" not in done.stdout  # the session never began
+
+
 def test_the_worker_process_refuses_an_unknown_word_the_same_way() -> None:
     with pytest.raises(VoiceError, match="the recognizer does not know 'zzxq'"):
         RecognizerProcess(parse_words(["pause=zzxq"]))
