@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import struct
 import sys
 
@@ -23,6 +24,7 @@ def main() -> int:
     from coach.quiet import private_stdout
     from coach.voice import NotInstalled, Recognizer, VoiceError
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the session's; the worker ends when its stdin closes
     replies = private_stdout()
     words = {command: tuple(chosen) for command, chosen in json.loads(sys.argv[1]).items()}
     try:

@@ -9,9 +9,14 @@ fits it nearly as well as the best phone sequence does; speech that merely conta
 from __future__ import annotations
 
 import collections
+import json
 import math
 import os
+import select
+import subprocess
+import sys
 import wave
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,14 +211,8 @@ class RecognizerProcess:
 
     def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS, timeout: float = 30.0,
                  lazy: bool = False) -> None:
-        import json
-        import subprocess
-        import sys
-        import weakref
-
         from coach.speech import end_worker
 
-        self._json = json
         self._timeout = timeout
         self._proc = subprocess.Popen([sys.executable, "-m", "coach.decode_worker", json.dumps(words)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -241,13 +240,11 @@ class RecognizerProcess:
         return self._command_of
 
     def _reply(self) -> dict[str, Any]:
-        import select
-
         assert self._proc.stdout is not None
         ready, _, _ = select.select([self._proc.stdout], [], [], self._timeout)
         line = self._proc.stdout.readline() if ready else b""
         try:
-            answer = self._json.loads(line) if line else None
+            answer = json.loads(line) if line else None
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
