@@ -87,6 +87,7 @@ class TerminalRun:
         self.live = out.isatty()
         self._lock = threading.Lock()
         self.result: Finished | None = None
+        self._finished = threading.Event()
         self.waits_alone = False
         self.session: Session | None = None
         self.voice: VoiceControl | None = None
@@ -115,6 +116,7 @@ class TerminalRun:
                 self.print("waiting: press n when you are ready")
         elif isinstance(event, Finished):
             self.result = event
+            self._finished.set()
 
     def on_heard(self, heard: Heard) -> None:
         """A spoken command: does what its key does, and says so."""
@@ -151,7 +153,8 @@ class TerminalRun:
                             self.out.flush()
             except KeyboardInterrupt:
                 session.command("stop")
-                session.join(timeout=2.0)
+                # Not session.join(): a thread join that Ctrl-C interrupted can return at once after.
+                self._finished.wait(timeout=2.0)
         if self.live:
             self.print("")
         assert self.result is not None

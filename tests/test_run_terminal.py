@@ -91,6 +91,7 @@ class Terminal:
         script.write_text(
             "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
             + f"cd {shlex.quote(str(ROOT))}\n"
+            + "trap : INT\n"  # Ctrl-C is the command's: the shell lives on to write its exit code
             + f"{shlex.quote(str(UNKNOT))} run {' '.join(map(shlex.quote, options))} {shlex.quote(str(path))}\n"
             + f"echo $? > {shlex.quote(str(self.rc))}\n",
             encoding="utf-8",
@@ -335,3 +336,10 @@ def test_without_a_terminal_a_wait_goes_on_by_itself(tmp_path: Path) -> None:
     assert "\x1b" not in done.stdout  # plain lines: no status line is drawn into a pipe
     notices = done.stderr.splitlines()
     assert len(notices) == 1 and notices[0].startswith("unknot: no sound:"), done.stderr
+
+
+def test_ctrl_c_stops_like_q(term: Terminal) -> None:
+    term.start(ROUTINE, "--tts", "silent")
+    term.wait_status()
+    term.keys("C-c")
+    stops_cleanly(term)

@@ -260,3 +260,30 @@ def test_decoding_in_the_worker_leaves_the_coach_s_sound_whole(pulse: PulseServe
         assert _dropouts_while_decoding(pulse, monkeypatch, recognizer) == 0
     finally:
         recognizer.close()
+
+
+def test_ctrl_c_ends_a_voice_session_cleanly_and_its_workers_with_it(pulse: PulseServer, tmp_path: Path) -> None:
+    # Ctrl-C signals the whole process group: the app, its speech worker and its decoder's worker.
+    routine = tmp_path / "short.yaml"
+    routine.write_text("title: Short\nsteps:\n  - say: Hello there.\n  - pause: 20\n")
+    process = subprocess.Popen([str(UNKNOT), "run", str(routine), "--voice"], env=room_env(pulse), text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        lines = Lines(process)
+        lines.wait_for("[2/2]", timeout=60)
+        time.sleep(1.0)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "Traceback" not in stderr, stderr
+    lines.wait_for("Stopped after", timeout=5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, 0)
+        time.sleep(3.0)  # the workers end when their stdin closes, killed after 2 s at most
+        os.killpg(process.pid, 0)
+        raise AssertionError("a worker outlived the session")
