@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # numpy and the audio stack load only for the commands that m
     from coach.progress import RoutineChange
     from coach.speech import Speech, SpeechSettings
     from coach.terminal import TerminalRun
-    from coach.voice import Listener
+    from coach.voice import Listener, Recognizer, RecognizerProcess
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE = 0, 1, 2
 PROGRESS_AFTER = 0.5  # seconds of preparing speech before a progress bar appears
@@ -374,12 +374,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     kept: list[tuple[History | None, str | None]] = []
     keeper = threading.Thread(target=lambda: kept.append(open_history()), daemon=True)
-    # Badly written words are a usage error before anything else happens; the decoder's worker starts
-    # meanwhile, and a word it cannot know is one once speech is ready.
-    listener, missing = _listener(args, beside_sound=True) if args.voice else (None, None)
+    # Badly written words are a usage error before anything else happens. The decoder runs in a worker
+    # (this process plays sound), which starts while speech is prepared; a word it cannot know is a
+    # usage error once speech is ready.
+    decoder = None
+    if args.voice:
+        from coach.voice import RecognizerProcess
+
+        decoder = RecognizerProcess(_words(args), lazy=True)
     routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=keeper.start)
-    if listener is not None:
-        listener, missing = _checked(listener)
+    listener, missing = _ready(lambda: decoder) if decoder is not None else (None, None)
     if missing:
         notices.append(f"no voice commands: {missing}; carrying on with keys")
     with speech:
@@ -420,31 +424,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _listener(args: argparse.Namespace, beside_sound: bool = False) -> tuple[Listener | None, str | None]:
-    """The listener, or None and why when the recognizer is not installed; bad words are a usage error.
-    `beside_sound`: this process also plays sound, so the decoder runs in a worker process."""
-    from coach.voice import Listener, NotInstalled, Recognizer, RecognizerProcess, VoiceError, parse_words
+def _words(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    """The command words; badly written ones are a usage error."""
+    from coach.voice import VoiceError, parse_words
 
     try:
-        words = parse_words(args.words or ())
-        return Listener(RecognizerProcess(words, lazy=True) if beside_sound else Recognizer(words)), None
-    except NotInstalled as error:
-        return None, str(error)
+        return parse_words(args.words or ())
     except VoiceError as error:
         raise UsageError(str(error)) from None
 
 
-def _checked(listener: Listener) -> tuple[Listener | None, str | None]:
-    """The listener once its recognizer is ready, as _listener() gives it."""
-    from coach.voice import NotInstalled, VoiceError
+def _ready(make: Callable[[], Recognizer | RecognizerProcess]) -> tuple[Listener | None, str | None]:
+    """A listener on the recognizer `make` gives, once it can decode; or None and why when the
+    recognizer is not installed. A word it cannot know is a usage error."""
+    from coach.voice import Listener, NotInstalled, VoiceError
 
     try:
-        listener.recognizer.check()
+        recognizer = make()
+        recognizer.check()
     except NotInstalled as error:
         return None, str(error)
     except VoiceError as error:
         raise UsageError(str(error)) from None
-    return listener, None
+    return Listener(recognizer), None
 
 
 def _voice_control(args: argparse.Namespace, listener: Listener, front: TerminalRun, output: SoundOutput
@@ -463,9 +465,9 @@ def _voice_control(args: argparse.Namespace, listener: Listener, front: Terminal
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from coach.voice import VoiceError, listen_file
+    from coach.voice import Recognizer, VoiceError, listen_file
 
-    listener, missing = _listener(args)
+    listener, missing = _ready(lambda: Recognizer(_words(args)))
     if listener is None:
         raise CommandError(str(missing))
     if args.file:
