@@ -129,13 +129,14 @@ def check_echo() -> Check:
     import contextlib
     import io
 
+    from coach.echo import EchoCanceller
+    from coach.voice import NotInstalled
+
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # pyaec prints its own loading failure
-            from pyaec import Aec
-
-            Aec(160, 4096, 16000, True)
-    except (ImportError, OSError, AttributeError, RuntimeError) as error:
-        return Check("echo canceller", False, f"pyaec cannot start: {error} (only for --stop-over-speech)",
+            EchoCanceller(lambda since: [])
+    except (NotInstalled, RuntimeError) as error:
+        return Check("echo canceller", False, f"{error} (only for --stop-over-speech)",
                      f"{sys.executable} -m pip install pyaec")
     return Check("echo canceller", True, "pyaec (Speex), for --stop-over-speech")
 
