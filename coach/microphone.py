@@ -136,7 +136,6 @@ class VoiceControl:
         if echo is not None:
             echo.debug = self.debug
         self.state = "off"
-        self.error: str | None = None  # why it stopped listening mid-session, if it did
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="unknot-voice", daemon=True)
 
@@ -176,8 +175,7 @@ class VoiceControl:
             seen = len(self.listener.verdicts)
             try:
                 found = self.listener.feed(data, over_sound=sounding)
-            except VoiceError as error:
-                self.error = str(error)
+            except VoiceError:  # its decoder's worker has gone: the status line says "voice: off"
                 self.state = "off"
                 return
             if self.debug is not None:
