@@ -108,9 +108,7 @@ def main() -> None:
         folder = Path(folder_name)
         server = start_pulse(folder / "pulse")
         try:
-            server.null_sink("room")
-            server.pactl("set-default-sink", "room")
-            server.pactl("set-default-source", "room.monitor")
+            server.null_sink("room", microphone=True)
             env = dict(os.environ)
             env.update({k: v for k, v in server.env.items() if k.startswith("PULSE") or k == "HOME"})
             tries = heard = false = 0

@@ -147,7 +147,6 @@ def main() -> None:
         server = start_pulse(folder / "pulse")
         try:
             server.null_sink("bench")
-            server.pactl("set-default-sink", "bench")
             env = {**server.env, "XDG_CACHE_HOME": str(folder / "cache"), "XDG_DATA_HOME": str(folder / "data"),
                    "XDG_CONFIG_HOME": str(folder / "config")}
             os.environ.update({k: env[k] for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME")})

@@ -30,8 +30,13 @@ class PulseServer:
             raise RuntimeError(f"pactl {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout.strip()
 
-    def null_sink(self, name: str) -> None:
+    def null_sink(self, name: str, microphone: bool = False) -> None:
+        """A null sink, made the default output; with `microphone`, its monitor is the default input too:
+        the microphone then hears exactly what plays."""
         self.pactl("load-module", "module-null-sink", f"sink_name={name}", f"sink_properties=device.description={name}")
+        self.pactl("set-default-sink", name)
+        if microphone:
+            self.pactl("set-default-source", f"{name}.monitor")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -36,7 +36,6 @@ TOLERANCE = 0.05
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
     server = start_pulse(tmp_path_factory.mktemp("pulse"))
     server.null_sink("coach")
-    server.pactl("set-default-sink", "coach")
     yield server
     server.stop()
 

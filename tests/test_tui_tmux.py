@@ -241,7 +241,6 @@ def pulse(tmp_path: Path) -> Iterator[PulseServer]:
     server = start_pulse(tmp_path / "pulse")
     try:
         server.null_sink("coach")
-        server.pactl("set-default-sink", "coach")
         yield server
     finally:
         server.stop()

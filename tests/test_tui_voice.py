@@ -34,9 +34,7 @@ steps:
 @pytest.fixture
 def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseServer]:
     server = start_pulse(tmp_path / "pulse")
-    server.null_sink("room")
-    server.pactl("set-default-sink", "room")
-    server.pactl("set-default-source", "room.monitor")
+    server.null_sink("room", microphone=True)
     for name, value in server.env.items():
         if name.startswith("PULSE") or name == "HOME":  # the client finds its server through both
             monkeypatch.setenv(name, value)

@@ -34,9 +34,7 @@ steps:
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
     server = start_pulse(tmp_path_factory.mktemp("pulse"))
-    server.null_sink("room")
-    server.pactl("set-default-sink", "room")
-    server.pactl("set-default-source", "room.monitor")
+    server.null_sink("room", microphone=True)
     yield server
     server.stop()
 
