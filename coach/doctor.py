@@ -141,6 +141,20 @@ def check_echo() -> Check:
     return Check("echo canceller", True, "pyaec (Speex), for --stop-over-speech")
 
 
+def check_classifier() -> Check:
+    """The second opinion on the default command words (coach.classifier)."""
+    from coach.classifier import CommandClassifier
+    from coach.voice import NotInstalled
+
+    try:
+        classifier = CommandClassifier()
+    except NotInstalled as error:
+        return Check("command classifier", False, f"{error}; the phone loop alone judges commands",
+                     f"{sys.executable} -m pip install onnxruntime openwakeword==0.4.0")
+    return Check("command classifier", True,
+                 f"speech embedding and a classifier of {len(classifier.classes) - 1} commands")
+
+
 def check_history() -> Check:
     from coach.history import History, HistoryError, history_path
 
@@ -167,8 +181,8 @@ def check_settings() -> Check:
 
 
 def run_checks() -> list[Check]:
-    return [check_speech(), check_espeak(), *check_devices(), check_recognizer(), check_echo(), check_history(),
-            check_settings()]
+    return [check_speech(), check_espeak(), *check_devices(), check_recognizer(), check_classifier(), check_echo(),
+            check_history(), check_settings()]
 
 
 def report(checks: list[Check]) -> str:

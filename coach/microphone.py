@@ -181,7 +181,8 @@ class VoiceControl:
             if self.debug is not None:
                 for verdict in self.listener.verdicts[seen:]:
                     self.debug(f"voice: {verdict.reason} ({verdict.word}, {verdict.seconds:.2f} s, cover"
-                               f" {verdict.cover:.2f}, fit {verdict.fit:.2f}{', over the coach' if sounding else ''})")
+                               f" {verdict.cover:.2f}, fit {verdict.fit:.2f}, p {verdict.confidence:.2f}"
+                               f"{', over the coach' if sounding else ''})")
             for heard in found:
                 if heard.command in WHILE_SOUNDING or not heard.over_sound:
                     self.on_heard(heard)

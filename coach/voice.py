@@ -1,14 +1,18 @@
 """Hands-free commands: a 16 kHz stream cut into utterances, each one decoded offline, whole.
 
-One pocketsphinx decoder lives for the whole session with two searches: a grammar of the command
-words, and a free phone loop. An utterance is a command only when the grammar's word covers it and
-fits it nearly as well as the best phone sequence does; speech that merely contains a command word
-("don't stop breathing") fits the one-word grammar far worse than the phone loop, and is dropped.
+One pocketsphinx decoder lives for the whole session with a grammar of the command words, and with
+the default words a classifier over a speech embedding (coach.classifier) gives a second opinion:
+the command is the one their scores agree on best, and none when the classifier's "not a command"
+outweighs them. With words of the user's own, which the classifier never heard, a free phone loop
+judges instead: an utterance is a command only when the grammar's word covers it and fits it nearly
+as well as the best phone sequence does; speech that merely contains a command word ("don't stop
+breathing") fits the one-word grammar far worse than the phone loop, and is dropped.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import math
 import os
@@ -49,6 +53,10 @@ MIN_VOICED = 0.2  # seconds from the first voiced frame to the last: a short kno
 MAX_SECONDS = 1.3  # longer is a sentence: every command word is said in well under this
 MIN_COVER = 0.6  # share of the utterance the command word must fill
 MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
+DECODER_VOTE = 1.5  # log-odds the grammar's word adds to the classifier's score for that command
+# With the classifier, an utterance too long to be a command is judged on its loud core: a word said
+# over other talkers or a television is cut out with them, and is far louder than they are.
+CORE_DB = 12.0  # frames this far below the loudest are not its core: 8 took "back" out of a sentence, 16 kept noise
 MIN_GAP = 0.8  # seconds of quiet a command needs before it, or it is the end of a sentence
 # Every command word has a vowel: some frames repeat themselves at a voice's pitch. A knock, a rustle
 # or a burst of hiss has no such frame (their best periodicity measured 0.21); the fastest espeak
@@ -137,6 +145,7 @@ class Verdict:
     cover: float
     fit: float
     reason: str
+    confidence: float = 0.0  # the classifier's probability of its answer (0 without the classifier)
 
 
 def _model() -> tuple[Any, str]:
@@ -150,7 +159,7 @@ def _model() -> tuple[Any, str]:
 class Recognizer:
     """One long-lived decoder for the command words; decides whole utterances."""
 
-    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> None:
+    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS, classify: bool = True) -> None:
         ps, model = _model()
         config = ps.Config(
             hmm=os.path.join(model, "en-us"),
@@ -166,7 +175,15 @@ class Recognizer:
         self.command_of = {w: command for command, chosen in words.items() for w in chosen}
         rule = " | ".join(sorted(self.command_of))
         self.decoder.add_jsgf_string("commands", f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {rule} ;\n")
-        self.decoder.add_allphone_file("phones", os.path.join(model, "en-us-phone.lm.bin"))
+        self.words = {command: tuple(chosen) for command, chosen in words.items()}
+        self.classifier = None
+        if classify and self.words == DEFAULT_WORDS:
+            from coach.classifier import CommandClassifier
+
+            with contextlib.suppress(NotInstalled):  # then the phone loop judges, as for words of one's own
+                self.classifier = CommandClassifier()
+        if self.classifier is None:
+            self.decoder.add_allphone_file("phones", os.path.join(model, "en-us-phone.lm.bin"))
 
     def _decode(self, search: str, pcm: bytes) -> tuple[float, list[Any]]:
         self.decoder.activate_search(search)
@@ -179,12 +196,17 @@ class Recognizer:
 
     def decide(self, pcm: bytes) -> Verdict:
         seconds = len(pcm) / 2 / RATE
+        if seconds > MAX_SECONDS and self.classifier is not None:
+            pcm = loud_core(pcm)
+            seconds = len(pcm) / 2 / RATE
         if seconds < MIN_SECONDS:
             return Verdict(None, None, seconds, 0.0, 0.0, "too short")
         if seconds > MAX_SECONDS:
             return Verdict(None, None, seconds, 0.0, 0.0, "too long")
         grammar, segments = self._decode("commands", pcm)
         spoken = [s for s in segments if s.word.split("(")[0] in self.command_of]
+        if self.classifier is not None:
+            return self._second_opinion(pcm, seconds, spoken)
         if not spoken:
             return Verdict(None, None, seconds, 0.0, 0.0, "no command word")
         phones, _ = self._decode("phones", pcm)
@@ -197,6 +219,23 @@ class Recognizer:
         if fit < MIN_FIT:
             return Verdict(None, word, seconds, cover, fit, "not like the word")
         return Verdict(self.command_of[word], word, seconds, cover, fit, "command")
+
+    def _second_opinion(self, pcm: bytes, seconds: float, spoken: list[Any]) -> Verdict:
+        from coach.classifier import NONE
+
+        assert self.classifier is not None
+        frames = max(1, self.decoder.n_frames())
+        word = spoken[0].word.split("(")[0] if spoken else None
+        cover = sum(s.end_frame - s.start_frame + 1 for s in spoken) / frames
+        decoded = self.command_of[word] if word else None
+        chances = self.classifier.probabilities(pcm)
+        scores = {c: math.log(max(p, 1e-9)) + (DECODER_VOTE if c == decoded else 0.0) for c, p in chances.items()}
+        best = max(scores, key=scores.__getitem__)
+        if best == NONE:
+            return Verdict(None, word, seconds, cover, 0.0, "not a command", chances[NONE])
+        if best != decoded:
+            word = self.words[best][0]
+        return Verdict(best, word, seconds, cover, 0.0, "command", chances[best])
 
     def check(self) -> None:
         """Ready as soon as it is made."""
@@ -265,6 +304,22 @@ class RecognizerProcess:
         self._finalizer()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
+
+
+def loud_core(pcm: bytes) -> bytes:
+    """From PREROLL before the first FRAME within CORE_DB of the loudest to TAIL after the last."""
+    import numpy as np
+
+    size = round(FRAME * RATE)
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    count = len(samples) // size
+    if count == 0:
+        return pcm
+    level = 10 * np.log10(np.mean(samples[: count * size].reshape(count, size) ** 2, axis=1) + 1.0)
+    loud = np.flatnonzero(level >= level.max() - CORE_DB)
+    start = max(0, loud[0] * size - round(PREROLL * RATE))
+    end = min(len(samples), (loud[-1] + 1) * size + round(TAIL * RATE))
+    return pcm[2 * start : 2 * end]
 
 
 def pitched_frames(pcm: bytes) -> int:
@@ -441,7 +496,8 @@ class Listener:
             self._last_end = end
         if follows:
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "follows other speech")
-        elif end - start > MAX_SECONDS:  # decided here: the endpointer keeps only the start of a long one
+        elif end - start > len(pcm) / 2 / RATE + self._endpointer.frame_bytes / 2 / RATE:
+            # The endpointer kept only its start: far too long for a command, even its loud core.
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "too long")
         else:
             verdict = self.recognizer.decide(pcm)

@@ -1,10 +1,11 @@
 """The offline voice-command recognizer (coach/voice.py), measured on voices it was not tuned on.
 
     .venv/bin/python scripts/bench_commands.py [--per-word 6] [--snr 30 20 10 5] [--stream-minutes 20]
-        [--stream-snr 30] [--room-seconds 60] [--room-dbfs -55] [--seed 1] [--out DIR]
+        [--stream-snr 30] [--room-seconds 60] [--room-dbfs -55] [--seed 1] [--out DIR] [--half test]
 
 Everything is synthesised at run time with scripts/make_corpus.py, from the "test" half of its
-voices only (the decision limits in coach/voice.py were chosen on the "tune" half). Accuracy is
+voices only (the decision limits in coach/voice.py were chosen on the "tune" half, and the command
+classifier trained on it; `--half tune` measures there, for choosing limits). Accuracy is
 measured twice: in espeak-ng's voices, and in flite's and festival's where they are installed.
 
 1. Accuracy: every command word said `--per-word` times at each SNR, each clip decoded with
@@ -79,9 +80,9 @@ def snr_label(snr: float) -> str:
     return f"{snr:g} dB"
 
 
-def start_corpus(out: Path, per_word: int, snrs: list[float], seed: int, family: str = "espeak"
-                 ) -> subprocess.Popen[str]:
-    command = [sys.executable, str(ROOT / "scripts" / "make_corpus.py"), str(out), "--half", "test",
+def start_corpus(out: Path, per_word: int, snrs: list[float], seed: int, family: str = "espeak",
+                 half: str = "test") -> subprocess.Popen[str]:
+    command = [sys.executable, str(ROOT / "scripts" / "make_corpus.py"), str(out), "--half", half,
                "--per-word", str(per_word), "--not-commands", "0", "--seed", str(seed),
                "--family", family, "--snr", *(f"{s:g}" for s in snrs)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -101,11 +102,12 @@ def coach_texts() -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def build_stream(minutes: float, snr: float, seed: int) -> tuple[bytes, list[Spoken], tuple[int, int]]:
+def build_stream(minutes: float, snr: float, seed: int, half: str = "test"
+                 ) -> tuple[bytes, list[Spoken], tuple[int, int]]:
     """Sentences that are not commands, end to end with short gaps, under pink noise throughout."""
     coach = coach_texts()
     pool = coach + list(make_corpus.NOT_COMMANDS)
-    chosen = make_corpus.voices("test")
+    chosen = make_corpus.voices(half)
     pick = random.Random(seed)
     rng = np.random.default_rng(seed)
     pieces: list[np.ndarray] = [np.zeros(RATE, dtype=np.float32)]
@@ -311,6 +313,9 @@ def main() -> None:
     parser.add_argument("--room-dbfs", type=float, default=-55.0, help="level of the quiet room's noise")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, help="keep the corpus here (default: a temporary folder)")
+    parser.add_argument("--half", choices=["test", "tune"], default="test",
+                        help="tune: the voices limits are chosen on (and the classifier trained on); "
+                             "the figures that count are the test half's")
     args = parser.parse_args()
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="unknot-bench-commands-") as temp:
@@ -319,10 +324,10 @@ def main() -> None:
         # second family's voices (flite and festival, where installed: nearer a person than espeak)
         # are synthesised while the first family's clips are decoded.
         other_out = out.parent / (out.name + "-other")
-        maker = start_corpus(out, args.per_word, args.snr, args.seed)
-        other = start_corpus(other_out, args.per_word, args.snr, args.seed, "other")
+        maker = start_corpus(out, args.per_word, args.snr, args.seed, half=args.half)
+        other = start_corpus(other_out, args.per_word, args.snr, args.seed, "other", args.half)
         try:
-            pcm, spoken, counts = build_stream(args.stream_minutes, args.stream_snr, args.seed)
+            pcm, spoken, counts = build_stream(args.stream_minutes, args.stream_snr, args.seed, args.half)
         except BaseException:
             maker.kill()
             other.kill()
@@ -350,7 +355,7 @@ def main() -> None:
         verdict = "" if met is None else ("met" if met else "MISSED")
         print(f"  {name:<44} {value:>9}   {target:<9} {verdict}".rstrip())
 
-    print(f"\nsummary (test-half voices; {time.perf_counter() - began:.0f} s in all)")
+    print(f"\nsummary ({args.half}-half voices; {time.perf_counter() - began:.0f} s in all)")
     row("accuracy at 10 dB SNR and above", f"{right:.1f}%", f"≥ {TARGET_ACCURACY:g}%", right >= TARGET_ACCURACY)
     if right_other is not None:
         row("  the same in flite's and festival's voices", f"{right_other:.1f}%", f"≥ {TARGET_ACCURACY:g}%",

@@ -179,6 +179,7 @@ def test_doctor_reports_every_part_without_library_noise() -> None:
     for part in ("speech engine", "sound output", "microphone", "recognizer", "echo canceller"):
         assert part in done.stdout
     assert any(line.split()[:3] == ["ok", "echo", "canceller"] for line in done.stdout.splitlines())  # a dependency
+    assert any(line.split()[:3] == ["ok", "command", "classifier"] for line in done.stdout.splitlines())
     assert "ALSA lib" not in done.stdout + done.stderr
     assert "Traceback" not in done.stdout + done.stderr
 

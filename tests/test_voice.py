@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from coach import voice
-from coach.voice import RATE, Listener, Recognizer, RecognizerProcess, VoiceError, listen_file, parse_words, to_pcm16k
+from coach import classifier, voice
+from coach.voice import (
+    RATE,
+    Listener,
+    NotInstalled,
+    Recognizer,
+    RecognizerProcess,
+    VoiceError,
+    listen_file,
+    parse_words,
+    to_pcm16k,
+)
 from tests.conftest import run_unknot
 
 COMMAND_CLIPS = {"pause": "pause", "stop": "stop", "repeat": "repeat", "resume": "resume", "previous": "back",
@@ -337,3 +348,74 @@ def test_a_command_word_then_a_comma_is_not_obeyed_at_any_rate_or_voice(recogniz
             if listener.feed(pcm) + listener.flush():
                 obeyed.append((voice_name, rate))
     assert obeyed == []
+
+
+# -- the classifier's second opinion ------------------------------------------------------------------
+
+def test_the_default_words_get_the_classifier_and_words_of_ones_own_the_phone_loop(tmp_path: Path) -> None:
+    own = Recognizer(parse_words(["pause=hold"]))
+    assert own.classifier is None  # it never heard "hold"
+    heard = listen_file(Listener(own), write(tmp_path / "hold.wav", room(0.6, say("hold"), 0.8)))
+    assert [(h.command, h.word) for h in heard] == [("pause", "hold")]
+    assert Recognizer().classifier is not None
+
+
+def test_without_its_weights_the_classifier_is_missing_and_the_phone_loop_judges(
+        monkeypatch: pytest.MonkeyPatch, clips: dict[str, Path]) -> None:
+    monkeypatch.setattr(classifier, "WEIGHTS", Path("/nonexistent/commands.npz"))
+    with pytest.raises(NotInstalled, match="weights cannot be read"):
+        classifier.CommandClassifier()
+    alone = Recognizer()
+    assert alone.classifier is None
+    assert [h.command for h in listen_file(Listener(alone), clips["pause"])] == ["pause"]
+
+
+def test_the_classifier_sees_a_short_utterance_whole_and_the_middle_of_a_long_one() -> None:
+    size = int(classifier.LENGTH * RATE)
+    short = np.arange(1, 1001, dtype=np.float32)
+    out = classifier.fixed_length(short)
+    assert len(out) == size and np.count_nonzero(out) == 1000
+    assert abs(np.flatnonzero(out).mean() - size / 2) < 2  # centred
+    long = np.arange(size + 1000, dtype=np.float32)
+    assert classifier.fixed_length(long)[0] == 500
+
+
+def test_the_loud_core_is_the_loud_part_with_room_for_its_consonants() -> None:
+    rng = np.random.default_rng(1)
+    quiet = rng.normal(0, 100, 3 * RATE).astype(np.float32)
+    quiet[RATE : RATE + RATE // 2] += rng.normal(0, 3000, RATE // 2).astype(np.float32)  # 30 dB louder
+    pcm = np.clip(quiet, -32768, 32767).astype("<i2").tobytes()
+    core = voice.loud_core(pcm)
+    seconds = len(core) / 2 / RATE
+    assert 0.5 + voice.PREROLL <= seconds <= 0.5 + voice.PREROLL + voice.TAIL + 2 * voice.FRAME
+
+
+def test_a_command_said_over_quieter_talk_is_heard_and_the_talk_alone_is_not(recognizer: Recognizer) -> None:
+    talk = say("we walked along the river and then we bought some bread and some cheese", 170, "en-gb")
+    talk = talk[: int(2.2 * RATE)] * 0.1  # 20 dB below the word: someone else, further away
+    word = say("pause")
+    over = talk.copy()
+    at = int(0.8 * RATE)
+    over[at : at + len(word)] += word
+
+    def heard(listener: Listener, clip: np.ndarray) -> list[voice.Heard]:
+        pcm = np.clip(room(1.0, clip, 1.0), -32768, 32767).astype("<i2").tobytes()
+        return listener.feed(pcm) + listener.flush()
+
+    listener = Listener(recognizer)
+    found = heard(listener, over)
+    assert [h.command for h in found] == ["pause"]
+    assert found[0].end - found[0].start > voice.MAX_SECONDS  # cut out with the talk round it,
+    assert listener.verdicts[-1].seconds < voice.MAX_SECONDS  # and judged on its core
+    assert heard(Listener(recognizer), talk) == []
+
+
+def test_the_training_script_writes_weights_the_classifier_reads(tmp_path: Path) -> None:
+    out = tmp_path / "commands.npz"
+    done = subprocess.run([sys.executable, "scripts/train_commands.py", "--per-word", "1", "--not-commands", "1",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    trained = classifier.CommandClassifier(out)
+    assert sorted(trained.classes) == sorted([*voice.COMMANDS, classifier.NONE])
+    chances = trained.probabilities(np.clip(room(0.3, say("stop"), 0.3), -32768, 32767).astype("<i2").tobytes())
+    assert abs(sum(chances.values()) - 1) < 1e-5
