@@ -1,6 +1,6 @@
 """Trains the command classifier (coach/classifier.py) and writes coach/data/commands.npz.
 
-    .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--seed 1] [--cache DIR]
+    .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--seeds 1 2 3] [--cache DIR]
 
 Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, and flite's awb and
 festival's ked), so scripts/bench_commands.py, which uses the "test" half, measures it on voices it
@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-word", type=int, default=120, help="clips of each command word")
     parser.add_argument("--not-commands", type=int, default=12, help="clips of each non-command")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="one set of clips per seed")
     parser.add_argument("--cache", type=Path, help="keep the embeddings here, to train again without synthesis")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args()
@@ -83,17 +83,9 @@ def main() -> None:
     from sklearn.preprocessing import StandardScaler
 
     todo = jobs(args.per_word, args.not_commands)
-    key = hashlib.sha256(json.dumps([todo, args.seed, SPEEDS, SNRS]).encode()).hexdigest()[:12]
-    cached = args.cache / f"embeddings-{key}.npz" if args.cache else None
-    if cached and cached.exists():
-        with np.load(cached) as saved:
-            x, y = saved["x"], saved["y"]
-        print(f"{len(y)} examples from {cached}")
-    else:
-        x, y = synthesise(todo, args.seed)
-        if cached:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            np.savez_compressed(cached, x=x, y=y)
+    sets = [examples(todo, seed, args.cache) for seed in args.seeds]
+    x = np.concatenate([s[0] for s in sets])
+    y = np.concatenate([s[1] for s in sets])
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=C, max_iter=5000).fit(scaler.transform(x), y)
     right = float(np.mean(model.predict(scaler.transform(x)) == y))
@@ -103,6 +95,21 @@ def main() -> None:
              classes=np.array(model.classes_))
     counts = {str(c): int(np.sum(y == c)) for c in model.classes_}
     print(f"trained on {len(y)} examples {counts}; {100 * right:.1f}% right on them; wrote {args.out}")
+
+
+def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The embeddings and labels of one seed's clips, from the cache when it has them."""
+    key = hashlib.sha256(json.dumps([todo, seed, SPEEDS, SNRS]).encode()).hexdigest()[:12]
+    cached = cache / f"embeddings-{key}.npz" if cache else None
+    if cached and cached.exists():
+        with np.load(cached) as saved:
+            print(f"{len(saved['y'])} examples from {cached}")
+            return saved["x"], saved["y"]
+    x, y = synthesise(todo, seed)
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(cached, x=x, y=y)
+    return x, y
 
 
 def synthesise(todo: list[tuple[str, str]], seed: int) -> tuple[np.ndarray, np.ndarray]:

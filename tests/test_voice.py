@@ -413,7 +413,7 @@ def test_a_command_said_over_quieter_talk_is_heard_and_the_talk_alone_is_not(rec
 def test_the_training_script_writes_weights_the_classifier_reads(tmp_path: Path) -> None:
     out = tmp_path / "commands.npz"
     done = subprocess.run([sys.executable, "scripts/train_commands.py", "--per-word", "1", "--not-commands", "1",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+                           "--seeds", "1", "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     trained = classifier.CommandClassifier(out)
     assert sorted(trained.classes) == sorted([*voice.COMMANDS, classifier.NONE])
