@@ -159,7 +159,7 @@ def _model() -> tuple[Any, str]:
 class Recognizer:
     """One long-lived decoder for the command words; decides whole utterances."""
 
-    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS, classify: bool = True) -> None:
+    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> None:
         ps, model = _model()
         config = ps.Config(
             hmm=os.path.join(model, "en-us"),
@@ -177,7 +177,7 @@ class Recognizer:
         self.decoder.add_jsgf_string("commands", f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {rule} ;\n")
         self.words = {command: tuple(chosen) for command, chosen in words.items()}
         self.classifier = None
-        if classify and self.words == DEFAULT_WORDS:
+        if self.words == DEFAULT_WORDS:
             from coach.classifier import CommandClassifier
 
             with contextlib.suppress(NotInstalled):  # then the phone loop judges, as for words of one's own
