@@ -1,13 +1,16 @@
 """Does memory grow over a long session?
 
-    .venv/bin/python scripts/bench_memory.py [--minutes N] [--hours H] [--terminal]
+    .venv/bin/python scripts/bench_memory.py [--minutes N] [--hours H] [--terminal] [--utterances N]
 
 (a) a 2-hour session played by the Player on a fake clock, every wake-up and every status redraw of the
     terminal front end in order, sounds (synthetic, cached per text as Speech caches them) handed to an
     output that drops them; Python's allocations (tracemalloc) sampled every simulated 5 minutes;
 (b) the real `unknot run --tts silent` on the real clock for N minutes (default 20), with no sound
     server and no terminal (or, with --terminal, in a tmux pane, its status line live); its resident
-    memory (VmRSS in /proc/PID/status) sampled every 30 s.
+    memory (VmRSS in /proc/PID/status) sampled every 30 s;
+(c) the voice-command decoder's worker process (coach.decode_worker, with the command classifier)
+    deciding N utterances (default 3,000: an hour of someone speaking every 1.2 s), espeak-ng words
+    and sentences in turn; its VmRSS sampled every 250.
 
 Prints figures; asserts nothing. Stops by itself: (b) is ended if it runs a minute past its length.
 """
@@ -15,6 +18,7 @@ Prints figures; asserts nothing. Stops by itself: (b) is ended if it runs a minu
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shlex
 import shutil
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -324,20 +329,62 @@ def real_run(minutes: int, terminal: bool) -> None:
               f" peak RSS (VmHWM) {hwm / 1024:.1f} MiB")
 
 
+def decoder_worker(utterances: int) -> None:
+    from coach.voice import RATE, RecognizerProcess, to_pcm16k
+
+    clips = []
+    for text in ("pause", "stop", "next", "neck", "breathe in slowly", "my back hurts"):
+        made = subprocess.run(["espeak-ng", "--stdout", text], capture_output=True, check=True).stdout
+        with wave.open(io.BytesIO(made)) as handle:
+            pcm = to_pcm16k(handle.readframes(handle.getnframes()), handle.getframerate(), handle.getnchannels())
+        noise = np.random.default_rng(len(clips)).normal(0, 30, len(pcm) // 2 + RATE // 5)
+        samples = noise.copy()
+        samples[RATE // 10 : RATE // 10 + len(pcm) // 2] += np.frombuffer(pcm, "<i2")
+        clips.append(np.clip(samples, -32768, 32767).astype("<i2").tobytes())
+    began = time.perf_counter()
+    worker = RecognizerProcess()
+    print(f"\n(c) the decoder's worker: greeted after {1000 * (time.perf_counter() - began):.0f} ms; {utterances:,}"
+          f" utterances, {len(clips)} clips in turn")
+    print("    decided   VmRSS")
+    pid = worker._proc.pid
+    samples: list[tuple[int, int]] = []
+    try:
+        began = time.perf_counter()
+        for n in range(utterances + 1):
+            if n % 250 == 0:
+                got = rss(pid)
+                if got is None:
+                    print("  the worker has gone")
+                    return
+                samples.append((n, got[0]))
+                print(f"    {n:7,}  {got[0] / 1024:.1f} MiB", flush=True)
+            if n < utterances:
+                worker.decide(clips[n % len(clips)])
+        took = time.perf_counter() - began
+    finally:
+        worker.close()
+    print(f"  {1000 * took / utterances:.1f} ms an utterance; growth from 250 to {utterances:,}:"
+          f" {samples[-1][1] - samples[1][1]:+d} KiB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, default=20, help="length of the real run in (b), 1 to 100 (default 20)")
     parser.add_argument("--hours", type=float, default=2.0, help="length of the fake-clock session in (a) (default 2)")
     parser.add_argument("--terminal", action="store_true",
                         help="run (b) in a tmux terminal, with its live status line, instead of with no terminal")
+    parser.add_argument("--utterances", type=int, default=3000, help="utterances the decoder's worker decides in (c)")
+    parser.add_argument("--only-decoder", action="store_true", help="run (c) alone")
     args = parser.parse_args()
     if not 1 <= args.minutes <= 100:
         parser.error("--minutes takes 1 to 100")
     if not 1 / 6 <= args.hours <= 3.5:
         parser.error("--hours takes 0.17 to 3.5 (routines are at most 4 hours)")
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-    fake_clock_session(args.hours)
-    real_run(args.minutes, args.terminal)
+    if not args.only_decoder:
+        fake_clock_session(args.hours)
+        real_run(args.minutes, args.terminal)
+    decoder_worker(args.utterances)
     return 0
 
 
