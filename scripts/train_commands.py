@@ -117,6 +117,9 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> tuple[np.ndarray, np.n
     rng = np.random.default_rng(seed)
     # 40% of the clips in flite's and festival's tune voices: only two speakers, but closer to people.
     espeak, other = make_corpus.voices("tune", "espeak"), make_corpus.voices("tune", "other")
+    if not other:
+        print("train_commands: flite's and festival's voices are not installed (scripts/setup installs them):"
+              " training on espeak-ng's alone")
     babble = [make_corpus.speak(t, pick.choice(espeak), 170, 50) for t in make_corpus.NOT_COMMANDS[24:]]
     embedder = Embedder()
     x: list[np.ndarray] = []
