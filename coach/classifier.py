@@ -74,9 +74,9 @@ class Embedder:
         result: np.ndarray = self.embed.run(None, {"input_1": windows[..., None].astype(np.float32)})[0]
         return result.reshape(len(windows), -1)
 
-    def features(self, pcm: bytes) -> np.ndarray:
-        """One flat feature vector for an utterance."""
-        samples = np.frombuffer(pcm, "<i2").astype(np.float32)
+    def features(self, samples: np.ndarray) -> np.ndarray:
+        """What the classifier reads of an utterance (float samples on the int16 scale), one flat vector:
+        scripts/train_commands.py trains on exactly these."""
         return self.vectors(fixed_length(samples)).ravel()
 
 
@@ -97,7 +97,7 @@ class CommandClassifier:
             raise NotInstalled(f"the command classifier's weights cannot be read ({weights}: {error})") from None
 
     def probabilities(self, pcm: bytes) -> dict[str, float]:
-        x = (self.embedder.features(pcm) - self.mean) / self.scale
+        x = (self.embedder.features(np.frombuffer(pcm, "<i2").astype(np.float32)) - self.mean) / self.scale
         logits = self.coef @ x + self.intercept
         logits -= logits.max()
         p = np.exp(logits)

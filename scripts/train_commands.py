@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import make_corpus  # noqa: E402
 
-from coach.classifier import NONE, WEIGHTS, Embedder, fixed_length  # noqa: E402
+from coach.classifier import NONE, WEIGHTS, Embedder  # noqa: E402
 from coach.voice import DEFAULT_WORDS, RATE  # noqa: E402
 
 # Short words and phrases that are not commands, near-misses of the command words among them. None
@@ -130,10 +130,10 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> tuple[np.ndarray, np.n
         speech, quiet = clip(text, voice, pick, rng, babble)
         for speed in SPEEDS:
             heard = speech if speed == 1.0 else soxr.resample(speech, RATE, RATE / speed).astype(np.float32)
-            x.append(embedder.vectors(fixed_length(heard)).ravel())
+            x.append(embedder.features(heard))
             y.append(label)
         if n % 4 == 0 and len(quiet) > 0.2 * RATE:
-            x.append(embedder.vectors(fixed_length(quiet[: int(pick.uniform(0.2, 1.0) * RATE)])).ravel())
+            x.append(embedder.features(quiet[: int(pick.uniform(0.2, 1.0) * RATE)]))
             y.append(NONE)
         if n % 200 == 0:
             print(f"{n}/{len(todo)} clips, {time.monotonic() - began:.0f} s", flush=True)
