@@ -373,6 +373,7 @@ class Endpointer:
         self.start = 0.0
         self.end = 0.0
         self.voiced = 0.0  # seconds from the first voiced frame to the last
+        self.cut_short = False  # the utterance outran the frames kept, and only its start was returned
 
     def process(self, frame: bytes) -> bytes | None:
         """The whole utterance when this frame ends one, else None."""
@@ -410,6 +411,7 @@ class Endpointer:
         kept = min(self._count, self._last_voiced + self._tail)
         self.end = self.start + kept * self._frame
         self.voiced = (self._last_voiced - self._first_voiced) * self._frame
+        self.cut_short = kept > len(self._frames)
         return b"".join(self._frames[:kept])
 
 
@@ -496,8 +498,7 @@ class Listener:
             self._last_end = end
         if follows:
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "follows other speech")
-        elif end - start > len(pcm) / 2 / RATE + self._endpointer.frame_bytes / 2 / RATE:
-            # The endpointer kept only its start: far too long for a command, even its loud core.
+        elif self._endpointer.cut_short:  # far too long for a command, even its loud core
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "too long")
         else:
             verdict = self.recognizer.decide(pcm)
