@@ -18,7 +18,6 @@ Prints figures; asserts nothing. Stops by itself: (b) is ended if it runs a minu
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import shlex
 import shutil
@@ -27,7 +26,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -330,16 +328,16 @@ def real_run(minutes: int, terminal: bool) -> None:
 
 
 def decoder_worker(utterances: int) -> None:
-    from coach.voice import RATE, RecognizerProcess, to_pcm16k
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_corpus
+
+    from coach.voice import RATE, RecognizerProcess
 
     clips = []
     for text in ("pause", "stop", "next", "neck", "breathe in slowly", "my back hurts"):
-        made = subprocess.run(["espeak-ng", "--stdout", text], capture_output=True, check=True).stdout
-        with wave.open(io.BytesIO(made)) as handle:
-            pcm = to_pcm16k(handle.readframes(handle.getnframes()), handle.getframerate(), handle.getnchannels())
-        noise = np.random.default_rng(len(clips)).normal(0, 30, len(pcm) // 2 + RATE // 5)
-        samples = noise.copy()
-        samples[RATE // 10 : RATE // 10 + len(pcm) // 2] += np.frombuffer(pcm, "<i2")
+        speech = make_corpus.speak(text, "en-us", 150, 50)
+        samples = np.random.default_rng(len(clips)).normal(0, 30, len(speech) + RATE // 5)
+        samples[RATE // 10 : RATE // 10 + len(speech)] += speech
         clips.append(np.clip(samples, -32768, 32767).astype("<i2").tobytes())
     began = time.perf_counter()
     worker = RecognizerProcess()
