@@ -7,7 +7,8 @@ long, and the echo canceller's picture of what was played slips. Here it holds n
 
 The command words come as JSON in argv[1]. The first line out is a greeting, {"ok": true,
 "command_of": {...}} or {"ok": false, "kind": "missing" | "words", "error": "..."}. Then each request
-in is a 4-byte little-endian length and that many bytes of 16 kHz 16-bit PCM, and each reply out one
+in is a 4-byte little-endian length, the room's level as a 4-byte float (NaN when not known) and
+that many bytes of 16 kHz 16-bit PCM, and each reply out one
 JSON line: the Verdict's fields. The worker ends when its stdin closes.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import signal
 import struct
 import sys
@@ -37,9 +39,9 @@ def main() -> int:
         return 1
     print(json.dumps({"ok": True, "command_of": recognizer.command_of}), file=replies, flush=True)
     requests = sys.stdin.buffer
-    while len(head := requests.read(4)) == 4:
-        (size,) = struct.unpack("<I", head)
-        verdict = recognizer.decide(requests.read(size))
+    while len(head := requests.read(8)) == 8:
+        size, level = struct.unpack("<If", head)
+        verdict = recognizer.decide(requests.read(size), None if math.isnan(level) else level)
         print(json.dumps(dataclasses.asdict(verdict)), file=replies, flush=True)
     return 0
 

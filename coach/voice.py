@@ -17,6 +17,7 @@ import json
 import math
 import os
 import select
+import struct
 import subprocess
 import sys
 import wave
@@ -24,7 +25,10 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 RATE = 16000  # what the acoustic model was trained on
 COMMANDS = ("next", "back", "pause", "resume", "stop", "repeat")
@@ -57,6 +61,9 @@ DECODER_VOTE = 1.5  # log-odds the grammar's word adds to the classifier's score
 # With the classifier, an utterance too long to be a command is judged on its loud core: a word said
 # over other talkers or a television is cut out with them, and is far louder than they are.
 CORE_DB = 12.0  # frames this far below the loudest are not its core: 8 took "back" out of a sentence, 16 kept noise
+NOISY_DB = 24.0  # an utterance's loudest frame less than this above the room: a word said over noise or talk
+CORE_GAP = 0.15  # seconds of a word that may dip below its core: the closure before a "t" or "p"
+BACKGROUND_SECONDS = 5.0  # of the stream, whose quieter frames tell how loud the room is
 MIN_GAP = 0.8  # seconds of quiet a command needs before it, or it is the end of a sentence
 # Every command word has a vowel: some frames repeat themselves at a voice's pitch. A knock, a rustle
 # or a burst of hiss has no such frame (their best periodicity measured 0.21); the fastest espeak
@@ -194,10 +201,11 @@ class Recognizer:
         # The bindings hand scores back as probabilities; their logs are what add up.
         return sum(math.log(max(s.ascore, 1e-300)) for s in segments), segments
 
-    def decide(self, pcm: bytes) -> Verdict:
+    def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
+        """`background`: the room's level (dB, as frame_levels) round the utterance, when known."""
         seconds = len(pcm) / 2 / RATE
         if seconds > MAX_SECONDS and self.classifier is not None:
-            pcm = loud_core(pcm)
+            pcm = loud_core(pcm, background)
             seconds = len(pcm) / 2 / RATE
         if seconds < MIN_SECONDS:
             return Verdict(None, None, seconds, 0.0, 0.0, "too short")
@@ -290,11 +298,12 @@ class RecognizerProcess:
             raise VoiceError("the speech recognizer stopped" if ready else "the speech recognizer does not answer")
         return answer
 
-    def decide(self, pcm: bytes) -> Verdict:
+    def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
         self.check()
         assert self._proc.stdin is not None
         try:
-            self._proc.stdin.write(len(pcm).to_bytes(4, "little") + pcm)
+            level = math.nan if background is None else background
+            self._proc.stdin.write(struct.pack("<If", len(pcm), level) + pcm)
             self._proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             raise VoiceError("the speech recognizer stopped") from None
@@ -306,19 +315,41 @@ class RecognizerProcess:
             self._proc.stdout.close()
 
 
-def loud_core(pcm: bytes) -> bytes:
-    """From PREROLL before the first FRAME within CORE_DB of the loudest to TAIL after the last."""
+def frame_levels(pcm: bytes) -> np.ndarray:
+    """The level (dB of mean square) of each whole FRAME of 16-bit PCM."""
     import numpy as np
 
     size = round(FRAME * RATE)
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     count = len(samples) // size
-    if count == 0:
+    level: np.ndarray = 10 * np.log10(np.mean(samples[: count * size].reshape(count, size) ** 2, axis=1) + 1.0)
+    return level
+
+
+def loud_core(pcm: bytes, background: float | None = None) -> bytes:
+    """From PREROLL before the first FRAME within CORE_DB of the loudest to TAIL after the last. Over
+    noise or talk (the loudest frame within NOISY_DB of `background`), those frames are everywhere:
+    then the core is the stretch round the loudest frame that stays above halfway to the room."""
+    import numpy as np
+
+    level = frame_levels(pcm)
+    if len(level) == 0:
         return pcm
-    level = 10 * np.log10(np.mean(samples[: count * size].reshape(count, size) ** 2, axis=1) + 1.0)
-    loud = np.flatnonzero(level >= level.max() - CORE_DB)
-    start = max(0, loud[0] * size - round(PREROLL * RATE))
-    end = min(len(samples), (loud[-1] + 1) * size + round(TAIL * RATE))
+    peak = float(level.max())
+    if background is None or peak - background >= NOISY_DB:
+        loud = np.flatnonzero(level >= peak - CORE_DB)
+        first, last = int(loud[0]), int(loud[-1])
+    else:
+        above = level >= peak - min(CORE_DB, (peak - background) / 2)
+        gap = round(CORE_GAP / FRAME)
+        first = last = int(level.argmax())
+        while (ahead := np.flatnonzero(above[last + 1 : last + 2 + gap])).size:
+            last += 1 + int(ahead[0])
+        while (behind := np.flatnonzero(above[max(0, first - 1 - gap) : first])).size:
+            first = max(0, first - 1 - gap) + int(behind[-1])
+    size = round(FRAME * RATE)
+    start = max(0, first * size - round(PREROLL * RATE))
+    end = min(len(pcm) // 2, (last + 1) * size + round(TAIL * RATE))
     return pcm[2 * start : 2 * end]
 
 
@@ -433,6 +464,7 @@ class Listener:
         self.position = 0.0  # stream seconds fed so far
         self._last_end = -MIN_GAP  # where the previous utterance ended
         self._sounded: list[tuple[float, float]] = []  # stream seconds fed as over the coach's sound
+        self._levels: collections.deque[bytes] = collections.deque(maxlen=round(BACKGROUND_SECONDS / FRAME))
         self.verdicts: list[Verdict] = []
 
     def reset(self) -> None:
@@ -440,6 +472,7 @@ class Listener:
         self.position = 0.0
         self._last_end = -MIN_GAP
         self._sounded = []
+        self._levels.clear()
         self.deafen()
 
     def deafen(self, seconds: float = 0.0) -> None:
@@ -468,6 +501,7 @@ class Listener:
         self._pending = data[whole:]
         for offset in range(0, whole, size):
             self.position += size / 2 / RATE
+            self._levels.append(data[offset : offset + size])
             utterance = self._endpointer.process(data[offset : offset + size])
             if utterance is not None:
                 heard.extend(self._finish(utterance))
@@ -485,6 +519,15 @@ class Listener:
         self._restart()
         return heard
 
+    def background(self) -> float | None:
+        """How loud the room is: the 10th percentile of the last BACKGROUND_SECONDS' frame levels
+        (quiet between words and sentences, or the dips of noise and talk that never stop)."""
+        import numpy as np
+
+        if len(self._levels) < round(1.0 / FRAME):  # under a second heard: not known
+            return None
+        return float(np.percentile(frame_levels(b"".join(self._levels)), 10))
+
     def _finish(self, pcm: bytes) -> list[Heard]:
         start = self._base + self._endpointer.start
         end = self._base + self._endpointer.end
@@ -501,7 +544,7 @@ class Listener:
         elif self._endpointer.cut_short:  # far too long for a command, even its loud core
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "too long")
         else:
-            verdict = self.recognizer.decide(pcm)
+            verdict = self.recognizer.decide(pcm, self.background())
         self.verdicts.append(verdict)
         if verdict.command is None or verdict.word is None:
             return []

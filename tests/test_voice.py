@@ -132,10 +132,12 @@ def test_the_worker_process_refuses_an_unknown_word_the_same_way() -> None:
 def test_the_worker_process_decides_every_utterance_as_the_recognizer_does(recognizer: Recognizer) -> None:
     texts = ["next", "stop", "pause it now", "my back feels a little better", "again"]
     utterances = [room(0.1, say(text, 160), 0.1).astype("<i2").tobytes() for text in texts]
+    rooms = [None, 40.0, 70.0, 70.0, None]  # how loud the room was, in dB: 70 is noise nearly as loud as the words
     worker = RecognizerProcess()
     try:
         assert worker.command_of == recognizer.command_of
-        assert [worker.decide(pcm) for pcm in utterances] == [recognizer.decide(pcm) for pcm in utterances]
+        assert ([worker.decide(pcm, level) for pcm, level in zip(utterances, rooms, strict=True)]
+                == [recognizer.decide(pcm, level) for pcm, level in zip(utterances, rooms, strict=True)])
     finally:
         worker.close()
     with pytest.raises(VoiceError, match="stopped"):
@@ -388,6 +390,34 @@ def test_the_loud_core_is_the_loud_part_with_room_for_its_consonants() -> None:
     core = voice.loud_core(pcm)
     seconds = len(core) / 2 / RATE
     assert 0.5 + voice.PREROLL <= seconds <= 0.5 + voice.PREROLL + voice.TAIL + 2 * voice.FRAME
+
+
+def test_over_noise_the_loud_core_is_the_stretch_round_the_loudest_part() -> None:
+    rng = np.random.default_rng(2)
+    noisy = rng.normal(0, 1000, 3 * RATE).astype(np.float32)  # 60 dB: talk or noise that never stops
+    for at in (0.2, 2.6):  # its louder moments, 6 dB up, far from the word
+        noisy[int(at * RATE) : int((at + 0.2) * RATE)] *= 2
+    noisy[RATE : RATE + RATE // 2] += rng.normal(0, 5000, RATE // 2).astype(np.float32)  # the word, 14 dB up
+    pcm = np.clip(noisy, -32768, 32767).astype("<i2").tobytes()
+    assert len(voice.loud_core(pcm)) / 2 / RATE > 2.0  # within 12 dB of the word: its loud moments too
+    seconds = len(voice.loud_core(pcm, 60.0)) / 2 / RATE
+    assert 0.5 + voice.PREROLL <= seconds <= 0.5 + voice.PREROLL + voice.TAIL + 2 * voice.FRAME
+    quiet_room = voice.loud_core(pcm, 60.0 - voice.NOISY_DB)  # the same utterance heard in a quiet room:
+    assert quiet_room == voice.loud_core(pcm)  # all of it within 12 dB of its peak, as before
+
+
+def test_the_listener_knows_how_loud_the_room_is_once_it_has_heard_a_second() -> None:
+    # Nothing is decided (no utterance in hiss), and nothing suppressed: the level is the hiss's own.
+    listener = Listener(Recognizer.__new__(Recognizer), suppression=0)
+    hiss = np.random.default_rng(3).normal(0, 100, 2 * RATE)  # 40 dB
+    pcm = np.clip(hiss, -32768, 32767).astype("<i2").tobytes()
+    listener.feed(pcm[: RATE])  # half a second
+    assert listener.background() is None
+    listener.feed(pcm[RATE:])
+    level = listener.background()
+    assert level is not None and 36.0 < level < 40.0  # the quieter frames of 40 dB hiss
+    listener.reset()
+    assert listener.background() is None
 
 
 def test_a_command_said_over_quieter_talk_is_heard_and_the_talk_alone_is_not(recognizer: Recognizer) -> None:
