@@ -4,11 +4,13 @@
 
 Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, and flite's awb and
 festival's ked), so scripts/bench_commands.py, which uses the "test" half, measures it on voices it
-never heard. Each clip: a random tune voice, rate 110-230 wpm, pitch 15-85, white, pink, brown or
-babble noise at 30, 20, 10 or 5 dB, and the labelled speech cut out with 0.05-0.25 s either side, as
-the endpointer cuts it. Each clip is also heard 10% slower and 10% faster (speed perturbation: lower
-and higher voices than the synthesisers make). The classes are the six commands and "none": the
-non-commands of make_corpus.py, short everyday words below, and noise alone.
+never heard. Each clip: a random tune voice, rate 110-230 wpm, pitch 15-85, also 10% slower and 10%
+faster (speed perturbation: lower and higher voices than the synthesisers make), after 1-1.6 s of
+white, pink, brown or babble noise at 30, 20, 10 or 5 dB, fed to a Listener. What the classifier
+learns from is what decide() is handed in the app: each utterance the noise suppressor and the
+endpointer make of the clip, a long one on its loud core, and nothing the Listener rejects before.
+The classes are the six commands and "none": the non-commands of make_corpus.py, short everyday
+words below, utterances of noise alone, and noise alone as the suppressor leaves it.
 
 scikit-learn fits a logistic regression on the standardised embeddings; the app needs only numpy.
 Prints what it trained on and its accuracy on its own data; the real figures are bench_commands.py's.
@@ -34,7 +36,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import make_corpus  # noqa: E402
 
 from coach.classifier import NONE, WEIGHTS, Embedder  # noqa: E402
-from coach.voice import DEFAULT_WORDS, RATE  # noqa: E402
+from coach.voice import (  # noqa: E402
+    DEFAULT_WORDS,
+    MAX_SECONDS,
+    MIN_SECONDS,
+    NOISE_SUPPRESSION,
+    RATE,
+    Cleaner,
+    Listener,
+    Verdict,
+    loud_core,
+)
 
 # Short words and phrases that are not commands, near-misses of the command words among them. None
 # is a text of the built-in routines or of make_corpus.NOT_COMMANDS: the benchmark's stream of
@@ -58,17 +70,47 @@ def jobs(per_word: int, not_commands: int) -> list[tuple[str, str]]:
     return out
 
 
-def clip(text: str, voice: str, pick: random.Random, rng: np.random.Generator,
-         babble: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(the speech cut out as the endpointer would, a stretch of the same noise alone)."""
+class Keeper:
+    """Stands in for the recognizer behind a Listener: keeps each utterance as decide() would judge it
+    (the noise suppressor's output, cut by the endpointer, a long one on its loud core), and answers
+    with a command, so the Listener says where each utterance was."""
+
+    def __init__(self) -> None:
+        self.kept: list[bytes] = []
+
+    def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
+        if len(pcm) / 2 / RATE > MAX_SECONDS:
+            pcm = loud_core(pcm, background)
+        self.kept.append(pcm)
+        return Verdict("next", "next", len(pcm) / 2 / RATE, 0.0, 0.0, "kept")
+
+
+def heard(text: str, voice: str, speed: float, pick: random.Random, rng: np.random.Generator,
+          babble: list[np.ndarray]) -> list[tuple[np.ndarray, bool]]:
+    """Each utterance a Listener cuts from the text said in noise: (samples, whether it holds the speech)."""
     speech = make_corpus.speak(text, voice, pick.randint(110, 230), pick.randint(15, 85))
-    lead = int(pick.uniform(0.4, 0.8) * RATE)
-    padded = np.concatenate([np.zeros(lead), speech, np.zeros(int(0.4 * RATE))])
+    if speed != 1.0:
+        speech = soxr.resample(speech, RATE, RATE / speed).astype(np.float32)
+    lead = pick.uniform(1.0, 1.6)  # long enough for the Listener to know how loud the room is
+    padded = np.concatenate([np.zeros(int(lead * RATE)), speech, np.zeros(int(0.8 * RATE))])
     mixed = make_corpus.mix(padded, pick.choice(make_corpus.NOISES), pick.choice(SNRS), rng, babble)
-    loud = np.flatnonzero(np.abs(padded) > 0.02 * np.max(np.abs(padded)))
-    start = max(0, loud[0] - int(pick.uniform(0.05, 0.25) * RATE))
-    end = loud[-1] + int(pick.uniform(0.05, 0.25) * RATE)
-    return mixed[start:end].astype(np.float32), mixed[: max(1, loud[0] - int(0.05 * RATE))].astype(np.float32)
+    keeper = Keeper()
+    listener = Listener(keeper)  # type: ignore[arg-type]
+    pcm = np.clip(np.round(mixed), -32768, 32767).astype("<i2").tobytes()
+    spans = listener.feed(pcm) + listener.flush()
+    end = lead + len(speech) / RATE
+    return [(np.frombuffer(kept, "<i2").astype(np.float32), span.start < end and span.end > lead)
+            for kept, span in zip(keeper.kept, spans, strict=True)
+            if MIN_SECONDS <= len(kept) / 2 / RATE <= MAX_SECONDS]
+
+
+def quiet(pick: random.Random, rng: np.random.Generator, babble: list[np.ndarray]) -> np.ndarray:
+    """Noise alone, as loud as under speech, as the noise suppressor leaves it."""
+    noise = make_corpus.noise(pick.choice(make_corpus.NOISES), 2 * RATE, rng, babble)
+    noise *= 10 ** (pick.uniform(35, 70) / 20) / max(1e-9, float(np.sqrt(np.mean(noise**2))))
+    pcm = np.clip(np.round(noise), -32768, 32767).astype("<i2").tobytes()
+    cleaned = np.frombuffer(Cleaner(NOISE_SUPPRESSION).clean(pcm), "<i2").astype(np.float32)
+    return cleaned[-int(pick.uniform(0.2, 1.0) * RATE) :]
 
 
 def main() -> None:
@@ -99,7 +141,8 @@ def main() -> None:
 
 def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """The embeddings and labels of one seed's clips, from the cache when it has them."""
-    key = hashlib.sha256(json.dumps([todo, seed, SPEEDS, SNRS]).encode()).hexdigest()[:12]
+    # "heard": what a Listener hands decide(), not the old cut round the labelled speech
+    key = hashlib.sha256(json.dumps(["heard", todo, seed, SPEEDS, SNRS]).encode()).hexdigest()[:12]
     cached = cache / f"embeddings-{key}.npz" if cache else None
     if cached and cached.exists():
         with np.load(cached) as saved:
@@ -127,13 +170,12 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> tuple[np.ndarray, np.n
     began = time.monotonic()
     for n, (text, label) in enumerate(todo):
         voice = pick.choice(other if other and pick.random() < 0.4 else espeak)
-        speech, quiet = clip(text, voice, pick, rng, babble)
         for speed in SPEEDS:
-            heard = speech if speed == 1.0 else soxr.resample(speech, RATE, RATE / speed).astype(np.float32)
-            x.append(embedder.features(heard))
-            y.append(label)
-        if n % 4 == 0 and len(quiet) > 0.2 * RATE:
-            x.append(embedder.features(quiet[: int(pick.uniform(0.2, 1.0) * RATE)]))
+            for samples, speaking in heard(text, voice, speed, pick, rng, babble):
+                x.append(embedder.features(samples))
+                y.append(label if speaking else NONE)
+        if n % 4 == 0:
+            x.append(embedder.features(quiet(pick, rng, babble)))
             y.append(NONE)
         if n % 200 == 0:
             print(f"{n}/{len(todo)} clips, {time.monotonic() - began:.0f} s", flush=True)

@@ -440,6 +440,27 @@ def test_a_command_said_over_quieter_talk_is_heard_and_the_talk_alone_is_not(rec
     assert heard(Listener(recognizer), talk) == []
 
 
+def test_over_three_others_talking_a_command_is_heard_and_a_sentence_is_not(recognizer: Recognizer) -> None:
+    texts = [("we walked along the river and then we bought some bread", "en-gb"),
+             ("the train was late again so we waited for it", "en-us+f3"),
+             ("she said the garden needs water every day in summer", "en-us+m3")]
+    voices = [np.concatenate([say(text, 180, name)] * 2)[k * RATE // 4 :] for k, (text, name) in enumerate(texts)]
+    talk = sum(v[: min(map(len, voices))] for v in voices) / 3 * 0.25  # 12 dB below a word, before and after it
+
+    def over_talk(words: str) -> list[voice.Heard]:
+        said = say(words)
+        mixed = talk[: len(said) + int(1.8 * RATE)].copy()
+        mixed[int(1.2 * RATE) : int(1.2 * RATE) + len(said)] += said
+        listener = Listener(recognizer)
+        pcm = np.clip(room(mixed), -32768, 32767).astype("<i2").tobytes()
+        return listener.feed(pcm) + listener.flush()
+
+    assert [h.command for h in over_talk("repeat")] == ["repeat"]
+    assert [h.command for h in over_talk("stop")] == ["stop"]
+    assert over_talk("pause the music") == []
+    assert over_talk("next one please") == []
+
+
 def test_the_training_script_writes_weights_the_classifier_reads(tmp_path: Path) -> None:
     out = tmp_path / "commands.npz"
     done = subprocess.run([sys.executable, "scripts/train_commands.py", "--per-word", "1", "--not-commands", "1",
