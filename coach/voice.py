@@ -464,7 +464,7 @@ class Listener:
         self.position = 0.0  # stream seconds fed so far
         self._last_end = -MIN_GAP  # where the previous utterance ended
         self._sounded: list[tuple[float, float]] = []  # stream seconds fed as over the coach's sound
-        self._levels: collections.deque[bytes] = collections.deque(maxlen=round(BACKGROUND_SECONDS / FRAME))
+        self._last_frames: collections.deque[bytes] = collections.deque(maxlen=round(BACKGROUND_SECONDS / FRAME))
         self.verdicts: list[Verdict] = []
 
     def reset(self) -> None:
@@ -472,7 +472,7 @@ class Listener:
         self.position = 0.0
         self._last_end = -MIN_GAP
         self._sounded = []
-        self._levels.clear()
+        self._last_frames.clear()
         self.deafen()
 
     def deafen(self, seconds: float = 0.0) -> None:
@@ -501,7 +501,7 @@ class Listener:
         self._pending = data[whole:]
         for offset in range(0, whole, size):
             self.position += size / 2 / RATE
-            self._levels.append(data[offset : offset + size])
+            self._last_frames.append(data[offset : offset + size])
             utterance = self._endpointer.process(data[offset : offset + size])
             if utterance is not None:
                 heard.extend(self._finish(utterance))
@@ -524,9 +524,9 @@ class Listener:
         (quiet between words and sentences, or the dips of noise and talk that never stop)."""
         import numpy as np
 
-        if len(self._levels) < round(1.0 / FRAME):  # under a second heard: not known
+        if len(self._last_frames) < round(1.0 / FRAME):  # under a second heard: not known
             return None
-        return float(np.percentile(frame_levels(b"".join(self._levels)), 10))
+        return float(np.percentile(frame_levels(b"".join(self._last_frames)), 10))
 
     def _finish(self, pcm: bytes) -> list[Heard]:
         start = self._base + self._endpointer.start
