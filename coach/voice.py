@@ -203,10 +203,9 @@ class Recognizer:
 
     def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
         """`background`: the room's level (dB, as frame_levels) round the utterance, when known."""
+        if self.classifier is not None:
+            pcm = judged_part(pcm, background)
         seconds = len(pcm) / 2 / RATE
-        if seconds > MAX_SECONDS and self.classifier is not None:
-            pcm = loud_core(pcm, background)
-            seconds = len(pcm) / 2 / RATE
         if seconds < MIN_SECONDS:
             return Verdict(None, None, seconds, 0.0, 0.0, "too short")
         if seconds > MAX_SECONDS:
@@ -313,6 +312,12 @@ class RecognizerProcess:
         self._finalizer()
         if self._proc.stdout is not None:
             self._proc.stdout.close()
+
+
+def judged_part(pcm: bytes, background: float | None = None) -> bytes:
+    """What the classifier judges of an utterance: all of it, or the loud core of a long one.
+    scripts/train_commands.py trains on exactly this."""
+    return loud_core(pcm, background) if len(pcm) / 2 / RATE > MAX_SECONDS else pcm
 
 
 def frame_levels(pcm: bytes) -> np.ndarray:

@@ -45,7 +45,7 @@ from coach.voice import (  # noqa: E402
     Cleaner,
     Listener,
     Verdict,
-    loud_core,
+    judged_part,
 )
 
 # Short words and phrases that are not commands, near-misses of the command words among them. None
@@ -79,8 +79,7 @@ class Keeper:
         self.kept: list[bytes] = []
 
     def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
-        if len(pcm) / 2 / RATE > MAX_SECONDS:
-            pcm = loud_core(pcm, background)
+        pcm = judged_part(pcm, background)
         self.kept.append(pcm)
         return Verdict("next", "next", len(pcm) / 2 / RATE, 0.0, 0.0, "kept")
 
