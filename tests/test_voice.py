@@ -461,6 +461,28 @@ def test_over_three_others_talking_a_command_is_heard_and_a_sentence_is_not(reco
     assert over_talk("next one please") == []
 
 
+class SaysStop:
+    """A stand-in recognizer: "stop", this sure, whatever it hears."""
+
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+
+    def decide(self, pcm: bytes, background: float | None = None) -> voice.Verdict:
+        return voice.Verdict("stop", "stop", len(pcm) / 2 / RATE, 1.0, 0.0, "command", self.confidence)
+
+
+@pytest.mark.parametrize(("confidence", "over_the_coach", "obeyed"),
+                         [(0.9, True, True), (0.5, True, False), (0.5, False, True), (0.0, True, True)])
+def test_over_the_coach_a_command_needs_the_classifier_sure_of_it(confidence: float, over_the_coach: bool,
+                                                                  obeyed: bool) -> None:
+    # 0.0: the phone loop judged (words of one's own), which gives no probability to hold it to
+    listener = Listener(SaysStop(confidence))  # type: ignore[arg-type]
+    pcm = np.clip(room(1.0, say("stop"), 1.0), -32768, 32767).astype("<i2").tobytes()
+    heard = listener.feed(pcm, over_sound=over_the_coach) + listener.flush()
+    assert [h.command for h in heard] == (["stop"] if obeyed else [])
+    assert listener.verdicts[-1].reason == ("command" if obeyed else "unsure over the coach")
+
+
 def test_the_training_script_writes_weights_the_classifier_reads(tmp_path: Path) -> None:
     out = tmp_path / "commands.npz"
     done = subprocess.run([sys.executable, "scripts/train_commands.py", "--per-word", "1", "--not-commands", "1",
