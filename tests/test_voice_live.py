@@ -72,11 +72,17 @@ def room_env(pulse: PulseServer) -> dict[str, str]:
     return env
 
 
+def ctrl_c_as_at_a_terminal() -> None:
+    """In the child: SIGINT as a terminal gives it. A shell's background job ignores SIGINT, its children
+    inherit that, and Python then never raises KeyboardInterrupt: the Ctrl-C tests failed so."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
 def unknot(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Lines]]:
     """`unknot ARGS` with its stdout read line by line; killed if the test leaves it running."""
     process = subprocess.Popen([str(UNKNOT), *args], env=env, text=True, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         yield process, Lines(process)
     finally:
@@ -267,7 +273,7 @@ def test_ctrl_c_ends_a_voice_session_cleanly_and_its_workers_with_it(pulse: Puls
     routine.write_text("title: Short\nsteps:\n  - say: Hello there.\n  - pause: 20\n")
     process = subprocess.Popen([str(UNKNOT), "run", str(routine), "--voice"], env=room_env(pulse), text=True,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True)
+                               start_new_session=True, preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         lines = Lines(process)
         lines.wait_for("[2/2]", timeout=60)
