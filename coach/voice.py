@@ -509,8 +509,9 @@ class Listener:
         self._pending = data[whole:]
         for offset in range(0, whole, size):
             self.position += size / 2 / RATE
-            self._last_frames.append(data[offset : offset + size])
-            utterance = self._endpointer.process(data[offset : offset + size])
+            frame = data[offset : offset + size]
+            self._last_frames.append(frame)
+            utterance = self._endpointer.process(frame)
             if utterance is not None:
                 heard.extend(self._finish(utterance))
         return heard
