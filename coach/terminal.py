@@ -75,9 +75,21 @@ def read_key(fd: int) -> str:
     """One key press. An arrow or function key sends Escape and more bytes at once: that is not Escape."""
     key = os.read(fd, 1).decode("utf-8", "replace").lower()
     if key == "\x1b" and select.select([fd], [], [], 0.05)[0]:
-        os.read(fd, 32)
+        _skip_sequence(fd)
         return ""
     return key
+
+
+def _skip_sequence(fd: int) -> None:
+    """The rest of an escape sequence, to its last byte and no further: a key pressed right after an
+    arrow may already be waiting behind it. CSI is ESC [ then bytes up to one in @..~; SS3 is ESC O
+    and one byte; anything else is Alt with one key."""
+    kind = os.read(fd, 1)
+    if kind == b"O":
+        os.read(fd, 1)
+    elif kind == b"[":
+        while (byte := os.read(fd, 1)) and not 0x40 <= byte[0] <= 0x7E:
+            pass
 
 
 class TerminalRun:

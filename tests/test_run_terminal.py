@@ -287,6 +287,21 @@ def test_an_arrow_key_does_not_stop(term: Terminal) -> None:
     assert "Stopped after" not in term.screen()
 
 
+@pytest.mark.parametrize("sequence", ["\x1b[A", "\x1b[1;5C", "\x1b[15~", "\x1bOP", "\x1bx"])
+def test_a_key_pressed_right_after_an_arrow_is_kept(sequence: str) -> None:
+    # Under load both can be waiting when the app reads: the arrow (or F5, Ctrl-Right, F1, Alt-x) is
+    # read to its last byte, and the Space behind it is still a pause.
+    from coach.terminal import read_key
+
+    read, write = os.pipe()
+    try:
+        os.write(write, (sequence + " q").encode())
+        os.close(write)
+        assert [read_key(read), read_key(read), read_key(read)] == ["", " ", "q"]
+    finally:
+        os.close(read)
+
+
 def test_keys_pressed_quickly_never_freeze_the_session(term: Terminal) -> None:
     term.start(ROUTINE, "--tts", "silent")
     term.wait_line("[2/8] Pause 30 s")
