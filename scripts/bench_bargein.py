@@ -1,14 +1,15 @@
 """"Stop" said over the coach's own voice (coach/echo.py with coach/voice.py), in simulated rooms.
 
-    .venv/bin/python scripts/bench_bargein.py [--minutes 4] [--seed 1]
+    .venv/bin/python scripts/bench_bargein.py [--minutes 4] [--seed 1] [--half test]
 
 The coach's stream is every text the built-in routines speak, in a few espeak-ng voices at 150 words
 a minute. It reaches the microphone through a room: a capture delay (0.03, 0.4 or 1.5 s), a
 reverberant tail (RT60 0.2-0.6 s), a loudspeaker that saturates a little or not at all, and faint
 noise; or not at all (headphones: the microphone hears only the faint noise). Over it, every 6-8 s,
-a person says "stop" or "quit" in a test-half voice of scripts/make_corpus.py, at the coach's level
-at the microphone, or 6 or 12 dB below it. Fed to the echo canceller and the listener in 30 ms
-blocks with jittery time stamps, as VoiceControl does.
+a person says "stop" or "quit" in a voice of scripts/make_corpus.py's test half (its tune half, with
+--half tune, is for choosing limits on), at the coach's level at the microphone, or 6 or 12 dB below.
+Fed to the echo canceller and the listener in 30 ms blocks with jittery time stamps, as VoiceControl
+does.
 
 1. Heard: a word is heard when a "stop" comes back from 0.3 s before it to 1.5 s after it ends.
 2. False stops: the same rooms with the coach alone; every "stop" is false (an hour of it is about
@@ -113,12 +114,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=4.0, help="of coach speech per room")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--half", choices=["tune", "test"], default="test",
+                        help="whose voices say the words: limits are chosen on tune, measured on test")
     args = parser.parse_args()
     began = time.perf_counter()
     pick = random.Random(args.seed)
     rng = np.random.default_rng(args.seed)
     recognizer = Recognizer()
-    voices = make_corpus.voices("test")
+    voices = make_corpus.voices(args.half)
     totals = {"words": 0, "heard": 0, "false": 0, "seconds": 0.0, "cpu": 0.0}
     latencies: list[float] = []
     by_level: dict[float, list[int]] = {b: [0, 0] for b in BELOW_DB}
