@@ -33,7 +33,8 @@ CHECK = 1.0
 AGAIN = 3.0
 MATCH = 0.3
 # Matches all below NO_ECHO, NO_ECHO_CHECKS times in a row over the coach's sound: the microphone does
-# not hear the coach at all (headphones), and what it hears passes untouched.
+# not hear the coach at all (headphones), and what it hears passes untouched, until a match (MATCH)
+# says it does: a person's own words over the coach are a little like it, and must not end it.
 NO_ECHO = 0.05
 NO_ECHO_CHECKS = 4
 # The reference runs this far ahead of the measured delay: the canceller's filter only reaches back in
@@ -143,7 +144,10 @@ class EchoCanceller:
         if self.debug is not None:
             self.debug(f"echo: match {likeness:.2f} at {found if found is None else round(found, 4)} s"
                        f" (delay {self.delay}, candidate {self._candidate})")
-        self._unmatched = self._unmatched + 1 if likeness < NO_ECHO else 0
+        if likeness < NO_ECHO:
+            self._unmatched += 1
+        elif found is not None or not self.echoless:  # once echoless, only hearing the coach ends it
+            self._unmatched = 0
         self.echoless = self._unmatched >= NO_ECHO_CHECKS
         if found is None or (self.delay is not None and abs(found - self.delay) <= SHIFT):
             self._candidate = None

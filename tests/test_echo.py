@@ -78,6 +78,34 @@ def test_when_the_microphone_never_hears_the_coach_it_passes_what_it_hears(coach
     assert outs[-1] == feed[-1][0]
 
 
+def test_words_said_into_headphones_do_not_end_them_and_the_coach_heard_does(coach: np.ndarray) -> None:
+    # A person's own words are a little like the coach's (likeness over NO_ECHO, under MATCH): they
+    # once ended "no echo", and the canceller was deaf for the next four checks, just as "stop" came.
+    twice = np.concatenate([coach, coach])
+    canceller = echo.EchoCanceller(lambda since: [played(twice)])
+    half = len(coach) / RATE
+    words = say("I think I would like to stop now, my back is tired and sore today", 150, "en-gb-x-rp")
+    mic = np.random.default_rng(5).normal(0, 30, len(twice))
+    mic[5 * RATE : 5 * RATE + len(words)] += words[: len(coach) - 5 * RATE]
+    mic[len(coach) :] += through_room(coach, 0.4)  # then the headphones come off
+    checks: list[tuple[float, float, bool]] = []  # seconds in, likeness, no echo
+    check = canceller._check_delay
+    now = 0.0
+
+    def checked() -> None:
+        check()
+        checks.append((now, canceller.match_delay()[1], canceller.echoless))
+
+    canceller._check_delay = checked  # type: ignore[method-assign]
+    for pcm, ended in blocks(mic):
+        now = ended - START
+        canceller.cancel(pcm, ended)
+    with_words = [c for c in checks if 5.0 < c[0] < half]
+    assert with_words and all(quiet for _, _, quiet in with_words), checks
+    assert max(like for _, like, _ in with_words) > echo.NO_ECHO, checks  # a little like the coach
+    assert not canceller.echoless and canceller.delay is not None and abs(canceller.delay - 0.4) < 0.005
+
+
 def test_a_coach_that_falls_silent_within_the_window_is_no_match(coach: np.ndarray) -> None:
     # The reference is silent for the last of the window: rounding in the transforms there once came
     # out as likeness in the thousands, and a delay was taken from it.
