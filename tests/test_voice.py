@@ -406,9 +406,19 @@ def test_over_noise_the_loud_core_is_the_stretch_round_the_loudest_part() -> Non
     assert quiet_room == voice.loud_core(pcm)  # all of it within 12 dB of its peak, as before
 
 
+class SaysStop:
+    """A stand-in recognizer: "stop", this sure, whatever it hears."""
+
+    def __init__(self, confidence: float) -> None:
+        self.confidence = confidence
+
+    def decide(self, pcm: bytes, background: float | None = None) -> voice.Verdict:
+        return voice.Verdict("stop", "stop", len(pcm) / 2 / RATE, 1.0, 0.0, "command", self.confidence)
+
+
 def test_the_listener_knows_how_loud_the_room_is_once_it_has_heard_a_second() -> None:
     # Nothing is decided (no utterance in hiss), and nothing suppressed: the level is the hiss's own.
-    listener = Listener(Recognizer.__new__(Recognizer), suppression=0)
+    listener = Listener(SaysStop(1.0), suppression=0)  # type: ignore[arg-type]
     hiss = np.random.default_rng(3).normal(0, 100, 2 * RATE)  # 40 dB
     pcm = np.clip(hiss, -32768, 32767).astype("<i2").tobytes()
     listener.feed(pcm[: RATE])  # half a second
@@ -459,16 +469,6 @@ def test_over_three_others_talking_a_command_is_heard_and_a_sentence_is_not(reco
     assert [h.command for h in over_talk("stop")] == ["stop"]
     assert over_talk("pause the music") == []
     assert over_talk("next one please") == []
-
-
-class SaysStop:
-    """A stand-in recognizer: "stop", this sure, whatever it hears."""
-
-    def __init__(self, confidence: float) -> None:
-        self.confidence = confidence
-
-    def decide(self, pcm: bytes, background: float | None = None) -> voice.Verdict:
-        return voice.Verdict("stop", "stop", len(pcm) / 2 / RATE, 1.0, 0.0, "command", self.confidence)
 
 
 @pytest.mark.parametrize(("confidence", "over_the_coach", "obeyed"),
