@@ -14,6 +14,7 @@ The worker ends when its stdin closes.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -21,6 +22,7 @@ import signal
 import sys
 import time
 import wave
+from collections.abc import Callable
 from typing import Any
 
 from coach.quiet import private_stdout
@@ -56,9 +58,27 @@ def _settled(path: str, timeout: float = 2.0) -> bool:
     return False
 
 
+RATE_PARAMETER, VOLUME_PARAMETER = 1, 2  # espeak_PARAMETER's espeakRATE and espeakVOLUME
+
+
+def _espeak_parameter() -> Callable[[int], int] | None:
+    """espeak-ng's current value of a parameter, with the espeak driver; None with any other."""
+    try:
+        from pyttsx3.drivers import _espeak
+    except (ImportError, OSError):
+        return None
+    function = getattr(getattr(_espeak, "dll", None), "espeak_GetParameter", None)
+    if function is None:
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int]
+    function.restype = ctypes.c_int
+    return lambda parameter: int(function(parameter, 1))  # 1: the current value, not the default
+
+
 class _Engine:
     def __init__(self, pyttsx3: Any) -> None:
         self.engine = pyttsx3.init()
+        self.espeak_parameter = _espeak_parameter()
         self.default_voice: str | None = self.engine.getProperty("voice")
         self.errors: list[str] = []
         # pyttsx3 swallows errors in setProperty (an unknown voice keeps the old one); this hears them.
@@ -78,19 +98,34 @@ class _Engine:
         failed = self.set_voice(request.get("voice"))
         if failed:
             return failed
-        self.engine.setProperty("rate", int(request["rate"]))
-        self.engine.setProperty("volume", float(request["volume"]))
+        rate, volume = int(request["rate"]), float(request["volume"])
         path = str(request["path"])
+        made = False
         for tries in range(1, RENDER_TRIES + 1):
             self.errors.clear()
+            self.engine.setProperty("rate", rate)
+            self.engine.setProperty("volume", volume)
             # Never say(): the espeak driver would play through aplay and keep the last save target.
             self.engine.save_to_file(str(request["text"]), path)
             self.engine.runAndWait()
             if self.errors:
                 return {"ok": False, "kind": "render", "error": self.errors[0]}
-            if _settled(path):
+            made = _settled(path)
+            if made and self.spoke_at(rate, volume):
                 return {"ok": True, "tries": tries}
+        if made:  # espeak says otherwise every time: keep the sound rather than none
+            return {"ok": True, "tries": RENDER_TRIES}
         return {"ok": False, "kind": "render", "error": f"pyttsx3 made no sound file {RENDER_TRIES} times"}
+
+    def spoke_at(self, rate: int, volume: float) -> bool:
+        """Whether espeak now has the rate and volume asked for. pyttsx3 hands them to espeak's command
+        queue, and the espeak_Cancel() before an utterance can empty it first: a render came out at
+        pyttsx3's default 200 words a minute instead of 170, once, in a full test run."""
+        current = self.espeak_parameter
+        if current is None:
+            return True
+        # The volume as pyttsx3's espeak driver hands it over.
+        return bool(current(RATE_PARAMETER) == rate and current(VOLUME_PARAMETER) == int(round(volume * 100, 2)))
 
     def voices(self) -> dict[str, Any]:
         found = []

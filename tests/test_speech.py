@@ -24,6 +24,7 @@ import pytest
 from coach.plan import SilentDurations
 from coach.sound import SAMPLE_RATE
 from coach.speech import ENGINES, Speech, SpeechError, SpeechSettings
+from tests.conftest import ROOT
 
 REAL = ("pyttsx3", "espeak")
 TEXT = "Breathe in slowly and let your shoulders soften."
@@ -166,6 +167,45 @@ def test_both_engines_speak_a_voice_alike(tmp_path: Path) -> None:
         with speech(tmp_path, engine, voice="gmw/de", rate=170) as s:
             lengths.append(s.duration(TEXT))
     assert abs(lengths[0] - lengths[1]) < 0.05
+
+
+RATE_DROPPED = """
+import json, sys, wave
+import pyttsx3
+from coach.quiet import private_stdout
+from coach.speech_worker import _Engine
+
+replies = private_stdout()  # pyttsx3 prints "Audio saved to ..."
+engine = _Engine(pyttsx3)
+honest = engine.engine.setProperty
+dropped = []
+
+def set_property(name, value):  # the first rate never reaches espeak, as when its queue is emptied
+    if name == "rate" and not dropped:
+        dropped.append(value)
+        return
+    honest(name, value)
+
+def frames(path):
+    with wave.open(path) as handle:
+        return handle.getnframes()
+
+text, folder = sys.argv[1], sys.argv[2]
+engine.engine.setProperty = set_property
+first = engine.render({"text": text, "path": folder + "/a.wav", "voice": None, "rate": 170, "volume": 1.0})
+engine.engine.setProperty = honest
+second = engine.render({"text": text, "path": folder + "/b.wav", "voice": None, "rate": 170, "volume": 1.0})
+print(json.dumps([first, second, frames(folder + "/a.wav"), frames(folder + "/b.wav")]), file=replies)
+"""
+
+
+def test_a_render_whose_rate_espeak_never_got_is_made_again(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", RATE_DROPPED, TEXT, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    first, second, dropped_frames, honest_frames = json.loads(done.stdout)
+    assert first == {"ok": True, "tries": 2} and second == {"ok": True, "tries": 1}
+    assert abs(dropped_frames - honest_frames) < 0.01 * honest_frames  # both at 170, not 200 words a minute
 
 
 def test_progress_counts_the_texts_to_render(tmp_path: Path) -> None:
