@@ -96,30 +96,38 @@ def _tag(tag: str | None) -> str:
     return str(tag).replace("tag:yaml.org,2002:", "!!")
 
 
-def _mark(event: yaml.Event) -> Mark:
-    start = event.start_mark
-    return Mark(start.line + 1, start.column + 1) if start is not None else Mark(1, 1)
+def _at(text: str, found: Any) -> Mark:
+    """Where a YAML mark is, counting only "\n" as a line break. YAML also breaks lines at U+0085,
+    U+2028 and U+2029, which editors show within a line: its own line numbers would point past them."""
+    if found is None:
+        return Mark(1, 1)
+    index = min(found.index, len(text))
+    return Mark(text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _mark(event: yaml.Event, text: str) -> Mark:
+    return _at(text, event.start_mark)
 
 
 _constructor = yaml.SafeLoader("")
 _resolver = yaml.resolver.Resolver()
 
 
-def _scalar(event: yaml.ScalarEvent, path: tuple[str | int, ...]) -> Any:
+def _scalar(event: yaml.ScalarEvent, path: tuple[str | int, ...], text: str) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
         if tag in (_TIMESTAMP_TAG, _VALUE_TAG):
             tag = _STR_TAG  # a routine has no dates: 2024-01-01 is text, as is a lone '='
         elif tag == _MERGE_TAG:
-            raise YamlError(_mark(event), "merge keys (<<) are not supported: write the keys out", path)
+            raise YamlError(_mark(event, text), "merge keys (<<) are not supported: write the keys out", path)
     if tag not in _PLAIN_TAGS:
-        raise YamlError(_mark(event), f"the tag {_tag(tag)} is not allowed: routines hold plain data", path)
+        raise YamlError(_mark(event, text), f"the tag {_tag(tag)} is not allowed: routines hold plain data", path)
     node = yaml.ScalarNode(tag, event.value, style=event.style)
     try:
         return _constructor.yaml_constructors[tag](_constructor, node)
     except (yaml.YAMLError, ValueError) as error:
-        raise YamlError(_mark(event), f"cannot read this value: {error}", path) from None
+        raise YamlError(_mark(event, text), f"cannot read this value: {error}", path) from None
 
 
 def parse(text: str) -> Node:
@@ -175,21 +183,22 @@ def parse(text: str) -> Node:
             if isinstance(event, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise YamlError(_mark(event), "a routine file holds one YAML document; remove the second '---'")
+                    raise YamlError(_mark(event, text),
+                                    "a routine file holds one YAML document; remove the second '---'")
             elif isinstance(event, yaml.ScalarEvent):
-                node = Node(_mark(event), value=_scalar(event, path()))
+                node = Node(_mark(event, text), value=_scalar(event, path(), text))
                 if event.anchor:
                     anchors[event.anchor] = node
                 add(node, node.mark)
             elif isinstance(event, yaml.AliasEvent):
-                mark = _mark(event)
+                mark = _mark(event, text)
                 if event.anchor in open_anchors:
                     raise YamlError(mark, f"the alias *{event.anchor} refers to a value that contains it", path())
                 if event.anchor not in anchors:
                     raise YamlError(mark, f"the alias *{event.anchor} has no anchor &{event.anchor} before it", path())
                 add(anchors[event.anchor], mark)
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                mark = _mark(event)
+                mark = _mark(event, text)
                 is_seq = isinstance(event, yaml.SequenceStartEvent)
                 if event.tag not in (None, "!", _SEQ_TAG if is_seq else _MAP_TAG):
                     raise YamlError(mark, f"the tag {_tag(event.tag)} is not allowed: routines hold plain data", path())
@@ -208,9 +217,8 @@ def parse(text: str) -> Node:
                 expanded -= node.size - 1  # its children were counted as they came
                 add(node, node.mark)
     except yaml.MarkedYAMLError as error:
-        found = error.problem_mark or error.context_mark
-        where = Mark(found.line + 1, found.column + 1) if found else Mark(1, 1)
-        raise YamlError(where, f"not valid YAML: {error.problem or error.context}") from None
+        raise YamlError(_at(text, error.problem_mark or error.context_mark),
+                        f"not valid YAML: {error.problem or error.context}") from None
     except yaml.YAMLError as error:
         raise YamlError(Mark(1, 1), f"not valid YAML: {error}") from None
     except UnicodeError:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -164,6 +165,18 @@ def check(text: str) -> m.Routine | None:
 @given(st.text())
 def test_any_text(text: str) -> None:
     check(text)
+
+
+@pytest.mark.parametrize(("text", "where"), [
+    ("0:\x850", "prop.yaml:1:5:"),  # found by test_any_text: YAML breaks the line at U+0085
+    ("title: T\u2028steps: [\n", "prop.yaml:2:1:"),
+    ("title: T\nsteps:\n  - say: a\u2029\n    say: b\n", "prop.yaml:4:5:"),
+])
+def test_positions_count_only_newlines_as_line_breaks(text: str, where: str) -> None:
+    # Editors show U+0085, U+2028 and U+2029 within a line; YAML's own line numbers count them.
+    with pytest.raises(RoutineError) as raised:
+        load_text(text, "prop.yaml", default_id="prop")
+    assert str(raised.value.problems[0]).startswith(where), str(raised.value.problems[0])
 
 
 YAML_CHARS = st.sampled_from(list(":-[]{}&*!|>'\"#%@`,?<= \n\t~.0123456789aehmsy"))
