@@ -109,8 +109,7 @@ def main() -> None:
         server = start_pulse(folder / "pulse")
         try:
             server.null_sink("room", microphone=True)
-            env = dict(os.environ)
-            env.update({k: v for k, v in server.env.items() if k.startswith("PULSE") or k == "HOME"})
+            env = {**os.environ, **server.client_env()}
             tries = heard = false = 0
             alone_seconds = 0.0
             latencies: list[float] = []

@@ -80,8 +80,7 @@ def main() -> None:
         server = start_pulse(Path(folder) / "pulse")
         try:
             server.null_sink("room")
-            env = dict(os.environ)
-            env.update({k: v for k, v in server.env.items() if k.startswith("PULSE") or k == "HOME"})
+            env = {**os.environ, **server.client_env()}
             print(f"silent 5 ms windows in a {args.seconds:g} s tone ({round(args.seconds / 0.005)} windows), per run")
             for pace_name, pace in PACES.items():
                 for decoder in DECODERS:

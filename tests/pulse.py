@@ -30,6 +30,10 @@ class PulseServer:
             raise RuntimeError(f"pactl {' '.join(args)}: {done.stderr.strip()}")
         return done.stdout.strip()
 
+    def client_env(self) -> dict[str, str]:
+        """The variables a client finds this server by (PULSE_*, and HOME for its cookie and state)."""
+        return {k: v for k, v in self.env.items() if k.startswith("PULSE") or k == "HOME"}
+
     def null_sink(self, name: str, microphone: bool = False) -> None:
         """A null sink, made the default output; with `microphone`, its monitor is the default input too:
         the microphone then hears exactly what plays."""

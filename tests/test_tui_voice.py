@@ -35,9 +35,8 @@ steps:
 def pulse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PulseServer]:
     server = start_pulse(tmp_path / "pulse")
     server.null_sink("room", microphone=True)
-    for name, value in server.env.items():
-        if name.startswith("PULSE") or name == "HOME":  # the client finds its server through both
-            monkeypatch.setenv(name, value)
+    for name, value in server.client_env().items():
+        monkeypatch.setenv(name, value)
     yield server
     server.stop()
 

@@ -66,9 +66,7 @@ class Lines:
 
 def room_env(pulse: PulseServer) -> dict[str, str]:
     """This test's environment, with the private server as the speaker and the microphone."""
-    env = dict(os.environ)
-    env.update({k: v for k, v in pulse.env.items() if k.startswith("PULSE") or k == "HOME"})
-    return env
+    return {**os.environ, **pulse.client_env()}
 
 
 def ctrl_c_as_at_a_terminal() -> None:
