@@ -58,11 +58,9 @@ def _settled(path: str, timeout: float = 2.0) -> bool:
     return False
 
 
-RATE_PARAMETER, VOLUME_PARAMETER = 1, 2  # espeak_PARAMETER's espeakRATE and espeakVOLUME
-
-
-def _espeak_parameter() -> Callable[[int], int] | None:
-    """espeak-ng's current value of a parameter, with the espeak driver; None with any other."""
+def _espeak_now() -> Callable[[], tuple[int, int]] | None:
+    """espeak-ng's current rate and volume, with pyttsx3's espeak driver; None with any other. (The
+    driver's own GetParameter leaves out the argument that asks for the current value.)"""
     try:
         from pyttsx3.drivers import _espeak
     except (ImportError, OSError):
@@ -72,13 +70,13 @@ def _espeak_parameter() -> Callable[[int], int] | None:
         return None
     function.argtypes = [ctypes.c_int, ctypes.c_int]
     function.restype = ctypes.c_int
-    return lambda parameter: int(function(parameter, 1))  # 1: the current value, not the default
+    return lambda: (int(function(_espeak.RATE, 1)), int(function(_espeak.VOLUME, 1)))  # 1: current
 
 
 class _Engine:
     def __init__(self, pyttsx3: Any) -> None:
         self.engine = pyttsx3.init()
-        self.espeak_parameter = _espeak_parameter()
+        self.espeak_now = _espeak_now()
         self.default_voice: str | None = self.engine.getProperty("voice")
         self.errors: list[str] = []
         # pyttsx3 swallows errors in setProperty (an unknown voice keeps the old one); this hears them.
@@ -121,11 +119,9 @@ class _Engine:
         """Whether espeak now has the rate and volume asked for. pyttsx3 hands them to espeak's command
         queue, and the espeak_Cancel() before an utterance can empty it first: a render came out at
         pyttsx3's default 200 words a minute instead of 170, once, in a full test run."""
-        current = self.espeak_parameter
-        if current is None:
+        if self.espeak_now is None:
             return True
-        # The volume as pyttsx3's espeak driver hands it over.
-        return bool(current(RATE_PARAMETER) == rate and current(VOLUME_PARAMETER) == int(round(volume * 100, 2)))
+        return self.espeak_now() == (rate, int(round(volume * 100, 2)))  # the volume as the driver sends it
 
     def voices(self) -> dict[str, Any]:
         found = []
