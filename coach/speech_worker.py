@@ -22,14 +22,12 @@ import signal
 import sys
 import time
 import wave
-from collections.abc import Callable
 from typing import Any
 
 from coach.quiet import private_stdout
 
-# pyttsx3's espeak driver calls espeak_Cancel() before every utterance (espeak_IsPlaying() is often
-# true even though nothing plays), and about one utterance in a hundred then comes out with no
-# samples at all. A WAV with no frames is always this (espeak ends every utterance with a pause).
+# While pyttsx3 cancelled espeak before most utterances (see _Espeak), about one in a hundred came
+# out with no samples at all; none has since (300 back to back), but an empty WAV is made again.
 RENDER_TRIES = 4
 
 
@@ -58,25 +56,50 @@ def _settled(path: str, timeout: float = 2.0) -> bool:
     return False
 
 
-def _espeak_now() -> Callable[[], tuple[int, int]] | None:
-    """espeak-ng's current rate and volume, with pyttsx3's espeak driver; None with any other. (The
-    driver's own GetParameter leaves out the argument that asks for the current value.)"""
+class _Espeak:
+    """espeak-ng's command queue, under pyttsx3's espeak driver.
+
+    The driver runs espeak asynchronously: a rate or volume goes onto espeak's queue, which espeak's
+    own thread carries out. Before each utterance pyttsx3 calls espeak_Cancel() if that thread is
+    busy, and Cancel sets every parameter back from this thread: when the queue's thread had not yet
+    begun, Cancel and the queued rate were set at once, and a render came out at 200 words a minute
+    instead of 170 (twice in about ten full CI runs; 121 of 300 renders back to back at changing
+    rates). So a rate or volume is sent only when it changes, and then waited for."""
+
+    def __init__(self, espeak: Any) -> None:
+        self.espeak = espeak
+        self.get = espeak.dll.espeak_GetParameter
+        self.get.argtypes = [ctypes.c_int, ctypes.c_int]
+        self.get.restype = ctypes.c_int
+
+    def now(self) -> tuple[int, int]:
+        """The rate and volume espeak now speaks with (1: current, not default)."""
+        return int(self.get(self.espeak.RATE, 1)), int(self.get(self.espeak.VOLUME, 1))
+
+    def settle(self, wanted: tuple[int, int] | None = None, timeout: float = 2.0) -> None:
+        """Wait until espeak has the rate and volume wanted (so the queue has carried them out) and
+        its thread is idle."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (
+                (wanted is not None and self.now() != wanted) or self.espeak.IsPlaying()):
+            time.sleep(0.001)
+
+
+def _espeak() -> _Espeak | None:
     try:
         from pyttsx3.drivers import _espeak
     except (ImportError, OSError):
         return None
-    function = getattr(getattr(_espeak, "dll", None), "espeak_GetParameter", None)
-    if function is None:
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_int]
-    function.restype = ctypes.c_int
-    return lambda: (int(function(_espeak.RATE, 1)), int(function(_espeak.VOLUME, 1)))  # 1: current
+    return _Espeak(_espeak) if hasattr(getattr(_espeak, "dll", None), "espeak_GetParameter") else None
 
 
 class _Engine:
     def __init__(self, pyttsx3: Any) -> None:
         self.engine = pyttsx3.init()
-        self.espeak_now = _espeak_now()
+        # pyttsx3 holds every setting back until the first runAndWait(), where the first render's
+        # voice, rate and volume would reach espeak just before it cancels; an empty run ends that.
+        self.engine.runAndWait()
+        self.espeak = _espeak()
         self.default_voice: str | None = self.engine.getProperty("voice")
         self.errors: list[str] = []
         # pyttsx3 swallows errors in setProperty (an unknown voice keeps the old one); this hears them.
@@ -86,6 +109,8 @@ class _Engine:
         self.errors.append(str(kwargs.get("exception") or "an error"))
 
     def set_voice(self, voice: str | None) -> dict[str, Any] | None:
+        if self.espeak is not None:  # a voice is set at once, not queued: never while the queue runs
+            self.espeak.settle()
         self.errors.clear()
         self.engine.setProperty("voice", voice if voice is not None else self.default_voice)
         if self.errors:
@@ -98,30 +123,28 @@ class _Engine:
             return failed
         rate, volume = int(request["rate"]), float(request["volume"])
         path = str(request["path"])
-        made = False
         for tries in range(1, RENDER_TRIES + 1):
             self.errors.clear()
-            self.engine.setProperty("rate", rate)
-            self.engine.setProperty("volume", volume)
+            self.set_rate(rate, volume)
             # Never say(): the espeak driver would play through aplay and keep the last save target.
             self.engine.save_to_file(str(request["text"]), path)
             self.engine.runAndWait()
             if self.errors:
                 return {"ok": False, "kind": "render", "error": self.errors[0]}
-            made = _settled(path)
-            if made and self.spoke_at(rate, volume):
+            if _settled(path):
                 return {"ok": True, "tries": tries}
-        if made:  # espeak says otherwise every time: keep the sound rather than none
-            return {"ok": True, "tries": RENDER_TRIES}
         return {"ok": False, "kind": "render", "error": f"pyttsx3 made no sound file {RENDER_TRIES} times"}
 
-    def spoke_at(self, rate: int, volume: float) -> bool:
-        """Whether espeak now has the rate and volume asked for. pyttsx3 hands them to espeak's command
-        queue, and the espeak_Cancel() before an utterance can empty it first: a render came out at
-        pyttsx3's default 200 words a minute instead of 170, once, in a full test run."""
-        if self.espeak_now is None:
-            return True
-        return self.espeak_now() == (rate, int(round(volume * 100, 2)))  # the volume as the driver sends it
+    def set_rate(self, rate: int, volume: float) -> None:
+        if self.espeak is None:
+            self.engine.setProperty("rate", rate)
+            self.engine.setProperty("volume", volume)
+            return
+        wanted = (rate, int(round(volume * 100, 2)))  # the volume as the driver sends it
+        if self.espeak.now() != wanted:
+            self.engine.setProperty("rate", rate)
+            self.engine.setProperty("volume", volume)
+            self.espeak.settle(wanted)
 
     def voices(self) -> dict[str, Any]:
         found = []
