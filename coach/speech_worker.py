@@ -136,14 +136,12 @@ class _Engine:
         return {"ok": False, "kind": "render", "error": f"pyttsx3 made no sound file {RENDER_TRIES} times"}
 
     def set_rate(self, rate: int, volume: float) -> None:
-        if self.espeak is None:
-            self.engine.setProperty("rate", rate)
-            self.engine.setProperty("volume", volume)
-            return
         wanted = (rate, int(round(volume * 100, 2)))  # the volume as the driver sends it
-        if self.espeak.now() != wanted:
-            self.engine.setProperty("rate", rate)
-            self.engine.setProperty("volume", volume)
+        if self.espeak is not None and self.espeak.now() == wanted:
+            return
+        self.engine.setProperty("rate", rate)
+        self.engine.setProperty("volume", volume)
+        if self.espeak is not None:
             self.espeak.settle(wanted)
 
     def voices(self) -> dict[str, Any]:

@@ -355,9 +355,10 @@ def loud_core(pcm: bytes, background: float | None = None) -> bytes:
         # Where the talk round the word is as loud as halfway, the stretch outgrows any command: the
         # line then rises, up to CORE_TOP below the peak, until the stretch is short enough to judge.
         longest = round((MAX_SECONDS - PREROLL - TAIL) / FRAME)
+        loudest = int(level.argmax())
         depth = min(CORE_DB, (peak - background) / 2)
         while True:
-            first, last = _stretch(level >= peak - depth, int(level.argmax()))
+            first, last = _stretch(level >= peak - depth, loudest)
             if last - first + 1 <= longest or depth <= CORE_TOP:
                 break
             depth = max(CORE_TOP, depth - 1.0)
