@@ -886,20 +886,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    # Past fd 2: `unknot run` silences it for a moment while its sound device opens on another thread,
+    # and an error raised meanwhile was lost (exit 2 and nothing said, once in CI).
     try:
         code: int = args.func(args)
     except UsageError as error:
-        print(f"unknot {args.command}: {error}", file=sys.stderr)
+        quiet_notice(f"unknot {args.command}: {error}")
         return EXIT_USAGE
     except CommandError as error:
-        print(f"unknot {args.command}: {error}", file=sys.stderr)
+        quiet_notice(f"unknot {args.command}: {error}")
         return EXIT_PROBLEM
     except RoutineError as error:
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            quiet_notice(str(problem))
         return EXIT_PROBLEM
     except ValueError as error:  # a damaged content file
-        print(f"unknot {args.command}: {error}", file=sys.stderr)
+        quiet_notice(f"unknot {args.command}: {error}")
         return EXIT_PROBLEM
     except KeyboardInterrupt:
         return 130
