@@ -96,10 +96,13 @@ def _espeak() -> _Espeak | None:
 class _Engine:
     def __init__(self, pyttsx3: Any) -> None:
         self.engine = pyttsx3.init()
+        self.espeak = _espeak()
         # pyttsx3 holds every setting back until the first runAndWait(), where the first render's
         # voice, rate and volume would reach espeak just before it cancels; an empty run ends that.
+        # The driver's own start-up settings must be carried out first, or that run cancels them,
+        # and the cancel is remembered and cuts the first render short.
+        self._settle()
         self.engine.runAndWait()
-        self.espeak = _espeak()
         self.default_voice: str | None = self.engine.getProperty("voice")
         self.errors: list[str] = []
         # pyttsx3 swallows errors in setProperty (an unknown voice keeps the old one); this hears them.
@@ -108,9 +111,12 @@ class _Engine:
     def _on_error(self, **kwargs: Any) -> None:
         self.errors.append(str(kwargs.get("exception") or "an error"))
 
+    def _settle(self, wanted: tuple[int, int] | None = None) -> None:
+        if self.espeak is not None:
+            self.espeak.settle(wanted)
+
     def set_voice(self, voice: str | None) -> dict[str, Any] | None:
-        if self.espeak is not None:  # a voice is set at once, not queued: never while the queue runs
-            self.espeak.settle()
+        self._settle()  # a voice is set at once, not queued: never while the queue runs
         self.errors.clear()
         self.engine.setProperty("voice", voice if voice is not None else self.default_voice)
         if self.errors:
@@ -128,6 +134,7 @@ class _Engine:
             self.set_rate(rate, volume)
             # Never say(): the espeak driver would play through aplay and keep the last save target.
             self.engine.save_to_file(str(request["text"]), path)
+            self._settle()  # runAndWait() cancels whatever espeak is still doing
             self.engine.runAndWait()
             if self.errors:
                 return {"ok": False, "kind": "render", "error": self.errors[0]}
@@ -141,8 +148,7 @@ class _Engine:
             return
         self.engine.setProperty("rate", rate)
         self.engine.setProperty("volume", volume)
-        if self.espeak is not None:
-            self.espeak.settle(wanted)
+        self._settle(wanted)
 
     def voices(self) -> dict[str, Any]:
         found = []
