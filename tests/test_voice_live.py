@@ -151,7 +151,8 @@ def test_a_spoken_stop_is_obeyed_while_the_coach_speaks_and_its_own_stop_is_not(
     with unknot("run", str(routine), "--voice", "--stop-over-speech", env=env) as (process, lines):
         began = lines.wait_for("[1/2]", timeout=60)
         time.sleep(max(0.0, began + 8.0 - time.monotonic()))  # past the coach's own "Stop. Quit."
-        assert process.poll() is None, lines.text()
+        if process.poll() is not None:
+            raise AssertionError(f"it obeyed itself: {lines.text()}\n{process.communicate()[1]}")
         for _ in range(6):
             ended = play(spoken_stop, env) - 0.2
             try:
