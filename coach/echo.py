@@ -49,6 +49,10 @@ SHIFT = 0.005  # how far an estimate may wander before it is taken: each move is
 MOSTLY_ECHO_DB = 12.0
 RESIDUE_DB = 30.0
 LEARN = 2.0  # seconds of the coach's sound the canceller hears before what it leaves is trusted
+# What the canceller left of an utterance this like the coach's sound (as the delay is matched) is the
+# coach's own voice, not taken out: its filter lost track, as when the sound server falls behind.
+OWN_VOICE = 0.6
+NEAR = 0.3  # seconds: how far from the matched delay the coach's sound may have drifted
 
 
 class EchoCanceller:
@@ -68,6 +72,9 @@ class EchoCanceller:
         self._heard: collections.deque[np.ndarray] = collections.deque()  # the last LISTEN s of microphone
         self._heard_count = 0  # samples in it
         self._heard_from = 0.0  # when its first sample was heard
+        self._left: collections.deque[np.ndarray] = collections.deque()  # the last LISTEN s of what came out
+        self._left_count = 0
+        self._left_until = 0.0  # when the sample after its last was heard
         self._sounded = 0  # samples heard while the coach sounded, since the delay was last matched
         self.delay: float | None = None  # seconds the microphone hears the coach after the output's clock
         self._candidate: float | None = None  # a match not yet confirmed by the next one
@@ -122,12 +129,39 @@ class EchoCanceller:
             self._heard_count -= len(self._heard.popleft())
         self._heard_from = began + (len(block) - self._heard_count) / RATE
 
+    def _put_out(self, block: np.ndarray, began: float) -> np.ndarray:
+        self._left.append(block)
+        self._left_count += len(block)
+        while self._left_count - len(self._left[0]) >= LISTEN * RATE:
+            self._left_count -= len(self._left.popleft())
+        self._left_until = began + len(block) / RATE
+        return block
+
     def match_delay(self) -> tuple[float | None, float]:
         """The delay at which the last LISTEN seconds of microphone best match the reference, if they
         do, and how alike they are there (normalised correlation, 0 to 1)."""
-        heard = np.concatenate(list(self._heard)).astype(np.float64)
-        reach = round((LONGEST + EARLIEST) * RATE)
-        reference = self.reference(self._heard_from - LONGEST, len(heard) + reach)
+        return self._match(np.concatenate(list(self._heard)).astype(np.float64), self._heard_from, -EARLIEST, LONGEST)
+
+    def like_coach(self, start: float, end: float) -> float:
+        """How alike what came out for microphone times `start` to `end` is to the coach's sound, at
+        the best delay within NEAR of the one matched (0 to 1). Well taken out, the coach's voice
+        leaves little to be alike; and only near that delay, or a "stop" said just like one the coach
+        said a second earlier would be taken for it."""
+        if not self._left_count or self.delay is None:
+            return 0.0
+        left = np.concatenate(list(self._left)).astype(np.float64)
+        left_from = self._left_until - len(left) / RATE
+        low = max(0, round((start - left_from) * RATE))
+        high = min(len(left), round((end - left_from) * RATE))
+        if high - low < FRAME:
+            return 0.0
+        return max(0.0, self._match(left[low:high], left_from + low / RATE, self.delay - NEAR, self.delay + NEAR)[1])
+
+    def _match(self, heard: np.ndarray, heard_from: float, shortest: float, longest: float
+               ) -> tuple[float | None, float]:
+        """The best delay from `shortest` to `longest` for `heard` (from monotonic `heard_from`)."""
+        reach = round((longest - shortest) * RATE)
+        reference = self.reference(heard_from - longest, len(heard) + reach)
         size = 1 << (len(reference) + len(heard)).bit_length()
         products = np.fft.irfft(np.fft.rfft(reference, size) * np.conj(np.fft.rfft(heard, size)), size)[: reach + 1]
         energy = np.concatenate([[0.0], np.cumsum(reference**2)])
@@ -136,7 +170,7 @@ class EchoCanceller:
         windows = np.where(windows > 1e-3 * windows.max(initial=0.0), windows, np.inf)
         likeness = products / (np.sqrt(windows * float(heard @ heard)) + 1e-9)
         best = int(np.argmax(likeness))
-        return (LONGEST - best / RATE if likeness[best] >= MATCH else None), float(likeness[best])
+        return (longest - best / RATE if likeness[best] >= MATCH else None), float(likeness[best])
 
     def _check_delay(self) -> None:
         """Takes a new delay once two matches in a row agree on it; each change starts learning afresh."""
@@ -174,7 +208,7 @@ class EchoCanceller:
         mic = np.concatenate([self._pending, block])
         if not sounding or self.delay is None or self.echoless:
             self._pending = mic[:0]
-            return mic.astype("<i2").tobytes()
+            return self._put_out(mic, began).astype("<i2").tobytes()
         whole = len(mic) - len(mic) % FRAME
         self._pending = mic[whole:]
         echo = self.reference(began - self.delay + AHEAD, whole)
@@ -189,7 +223,8 @@ class EchoCanceller:
             steps.append(left)
         if not steps:
             return b""
-        return np.clip(np.round(np.concatenate(steps)), -32768, 32767).astype("<i2").tobytes()
+        out = np.clip(np.round(np.concatenate(steps)), -32768, 32767).astype("<i2")
+        return self._put_out(out, began).tobytes()
 
 
 def _level(samples: np.ndarray) -> float:

@@ -15,15 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import speech_recognition as sr
 
+from coach.echo import OWN_VOICE, EchoCanceller
 from coach.quiet import quiet_stderr
-from coach.voice import RATE, Heard, Listener, VoiceError
-
-if TYPE_CHECKING:
-    from coach.echo import EchoCanceller
+from coach.voice import RATE, Heard, Listener, NotInstalled, VoiceError
 
 BLOCK_MSEC = 30
 DEAF_TAIL = 0.35  # seconds after the coach's last sound still dropped: room echo and device latency
@@ -130,11 +128,11 @@ class VoiceControl:
         self.microphone = microphone
         self.on_heard = on_heard
         self.sounding_until = sounding_until
-        self.echo = echo
         # UNKNOT_DEBUG_VOICE=1: every utterance's verdict, and the echo canceller's matches, on stderr.
-        self.debug: Callable[[str], None] | None = _to_stderr if os.environ.get("UNKNOT_DEBUG_VOICE") else None
+        debug = _to_stderr if os.environ.get("UNKNOT_DEBUG_VOICE") else None
         if echo is not None:
-            echo.debug = self.debug
+            echo.debug = debug
+        self.hearing = Hearing(listener, echo, debug)
         self.state = "off"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="unknot-voice", daemon=True)
@@ -162,30 +160,62 @@ class VoiceControl:
             if block is None:
                 return
             data, ended = block
-            seconds = len(data) / 2 / RATE
-            began = ended - seconds
-            sounding = began < self.sounding_until() + DEAF_TAIL
-            if self.echo is not None:
-                data = self.echo.cancel(data, ended, sounding)
-            if sounding and (self.echo is None or not self.echo.ready):
-                self.state = "deaf"
-                self.listener.deafen(seconds)
-                continue
-            self.state = "stop only" if sounding else "listening"
-            seen = len(self.listener.verdicts)
+            began = ended - len(data) / 2 / RATE
             try:
-                found = self.listener.feed(data, over_sound=sounding)
+                found = self.hearing.block(data, ended, began < self.sounding_until() + DEAF_TAIL)
             except VoiceError:  # its decoder's worker has gone: the status line says "voice: off"
                 self.state = "off"
                 return
-            if self.debug is not None:
-                for verdict in self.listener.verdicts[seen:]:
-                    self.debug(f"voice: {verdict.reason} ({verdict.word}, {verdict.seconds:.2f} s, cover"
-                               f" {verdict.cover:.2f}, fit {verdict.fit:.2f}, p {verdict.confidence:.2f}"
-                               f"{', over the coach' if sounding else ''})")
+            self.state = self.hearing.state
             for heard in found:
-                if heard.command in WHILE_SOUNDING or not heard.over_sound:
-                    self.on_heard(heard)
+                self.on_heard(heard)
+
+
+class Hearing:
+    """What the microphone's blocks come to, one at a time, with no thread: VoiceControl's loop, and the
+    benchmarks'. `state` is deaf, stop only or listening."""
+
+    def __init__(self, listener: Listener, echo: EchoCanceller | None = None,
+                 debug: Callable[[str], None] | None = None, own_voice: float = OWN_VOICE) -> None:
+        self.listener = listener
+        self.echo = echo
+        self.debug = debug
+        self.own_voice = own_voice
+        self.state = "listening"
+        self.alike: list[float] = []  # how like the coach's sound each command heard over it was
+
+    def block(self, data: bytes, ended: float, sounding: bool) -> list[Heard]:
+        """The commands to obey in `data` (16-bit PCM at RATE whose last sample was heard at monotonic
+        `ended`); `sounding`: the coach was sounding while it was heard."""
+        seconds = len(data) / 2 / RATE
+        if self.echo is not None:
+            data = self.echo.cancel(data, ended, sounding)
+        if sounding and (self.echo is None or not self.echo.ready):
+            self.state = "deaf"
+            self.listener.deafen(seconds)
+            return []
+        self.state = "stop only" if sounding else "listening"
+        seen = len(self.listener.verdicts)
+        found = self.listener.feed(data, over_sound=sounding)
+        if self.debug is not None:
+            for verdict in self.listener.verdicts[seen:]:
+                self.debug(f"voice: {verdict.reason} ({verdict.word}, {verdict.seconds:.2f} s, cover"
+                           f" {verdict.cover:.2f}, fit {verdict.fit:.2f}, p {verdict.confidence:.2f}"
+                           f"{', over the coach' if sounding else ''})")
+        # The listener's stream seconds, as the microphone's clock: what it has not yet framed is
+        # under 40 ms, well inside a word.
+        late = ended - self.listener.position
+        return [heard for heard in found if not heard.over_sound
+                or (heard.command in WHILE_SOUNDING and not self._coach_own(heard, late))]
+
+    def _coach_own(self, heard: Heard, late: float) -> bool:
+        if self.echo is None or self.echo.echoless:
+            return False
+        likeness = self.echo.like_coach(heard.start + late, heard.end + late)
+        self.alike.append(likeness)
+        if self.debug is not None:
+            self.debug(f"voice: {heard.word} over the coach, {likeness:.2f} like its sound")
+        return likeness >= self.own_voice
 
 
 def _to_stderr(line: str) -> None:
@@ -197,9 +227,6 @@ def echo_for(output: object) -> EchoCanceller | None:
     played_since = getattr(output, "played_since", None)
     if played_since is None:
         return None
-    from coach.echo import EchoCanceller
-    from coach.voice import NotInstalled
-
     try:
         return EchoCanceller(played_since)
     except NotInstalled:
