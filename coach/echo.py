@@ -51,7 +51,7 @@ RESIDUE_DB = 30.0
 LEARN = 2.0  # seconds of the coach's sound the canceller hears before what it leaves is trusted
 # What the canceller left of an utterance this like the coach's sound (as the delay is matched) is the
 # coach's own voice, not taken out: its filter lost track, as when the sound server falls behind.
-OWN_VOICE = 0.6
+OWN_VOICE = 0.4
 NEAR = 0.3  # seconds: how far from the matched delay the coach's sound may have drifted
 
 
