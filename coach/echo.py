@@ -145,8 +145,8 @@ class EchoCanceller:
     def like_coach(self, start: float, end: float) -> float:
         """How alike what came out for microphone times `start` to `end` is to the coach's sound, at
         the best delay within NEAR of the one matched (0 to 1). Well taken out, the coach's voice
-        leaves little to be alike; and only near that delay, or a "stop" said just like one the coach
-        said a second earlier would be taken for it."""
+        leaves little to be alike. Sought over every delay, a "stop" said just like one the coach had
+        said a second before came out alike too."""
         if not self._left_count or self.delay is None:
             return 0.0
         left = np.concatenate(list(self._left)).astype(np.float64)
