@@ -69,12 +69,8 @@ class EchoCanceller:
         self._samples = 0  # microphone samples seen
         self._offset = 0.0  # monotonic time of the stream's sample 0
         self._clock = DeviceClock(RATE, WINDOW)
-        self._heard: collections.deque[np.ndarray] = collections.deque()  # the last LISTEN s of microphone
-        self._heard_count = 0  # samples in it
-        self._heard_from = 0.0  # when its first sample was heard
-        self._left: collections.deque[np.ndarray] = collections.deque()  # the last LISTEN s of what came out
-        self._left_count = 0
-        self._left_until = 0.0  # when the sample after its last was heard
+        self._heard = _Recent()  # the microphone
+        self._left = _Recent()  # what came out
         self._sounded = 0  # samples heard while the coach sounded, since the delay was last matched
         self.delay: float | None = None  # seconds the microphone hears the coach after the output's clock
         self._candidate: float | None = None  # a match not yet confirmed by the next one
@@ -122,35 +118,19 @@ class EchoCanceller:
             self._offset = least
         return self._offset + (self._samples - count) / RATE
 
-    def _remember(self, block: np.ndarray, began: float) -> None:
-        self._heard.append(block)
-        self._heard_count += len(block)
-        while self._heard_count - len(self._heard[0]) >= LISTEN * RATE:
-            self._heard_count -= len(self._heard.popleft())
-        self._heard_from = began + (len(block) - self._heard_count) / RATE
-
-    def _put_out(self, block: np.ndarray, began: float) -> np.ndarray:
-        self._left.append(block)
-        self._left_count += len(block)
-        while self._left_count - len(self._left[0]) >= LISTEN * RATE:
-            self._left_count -= len(self._left.popleft())
-        self._left_until = began + len(block) / RATE
-        return block
-
     def match_delay(self) -> tuple[float | None, float]:
         """The delay at which the last LISTEN seconds of microphone best match the reference, if they
         do, and how alike they are there (normalised correlation, 0 to 1)."""
-        return self._match(np.concatenate(list(self._heard)).astype(np.float64), self._heard_from, -EARLIEST, LONGEST)
+        return self._match(*self._heard.samples(), -EARLIEST, LONGEST)
 
     def like_coach(self, start: float, end: float) -> float:
         """How alike what came out for microphone times `start` to `end` is to the coach's sound, at
         the best delay within NEAR of the one matched (0 to 1). Well taken out, the coach's voice
         leaves little to be alike. Sought over every delay, a "stop" said just like one the coach had
         said a second before came out alike too."""
-        if not self._left_count or self.delay is None:
+        if not self._left.count or self.delay is None:
             return 0.0
-        left = np.concatenate(list(self._left)).astype(np.float64)
-        left_from = self._left_until - len(left) / RATE
+        left, left_from = self._left.samples()
         low = max(0, round((start - left_from) * RATE))
         high = min(len(left), round((end - left_from) * RATE))
         if high - low < FRAME:
@@ -197,7 +177,7 @@ class EchoCanceller:
         it was: the canceller's own noise removal would change a person's words."""
         block = np.frombuffer(pcm, dtype="<i2")
         began = self._began(len(block), ended)
-        self._remember(block, began)
+        self._heard.add(block, began)
         if sounding:
             self._sounded += len(block)
             settled = (self.delay is not None or self.echoless) and self._candidate is None
@@ -208,7 +188,7 @@ class EchoCanceller:
         mic = np.concatenate([self._pending, block])
         if not sounding or self.delay is None or self.echoless:
             self._pending = mic[:0]
-            return self._put_out(mic, began).astype("<i2").tobytes()
+            return self._left.add(mic, began).astype("<i2").tobytes()
         whole = len(mic) - len(mic) % FRAME
         self._pending = mic[whole:]
         echo = self.reference(began - self.delay + AHEAD, whole)
@@ -224,7 +204,28 @@ class EchoCanceller:
         if not steps:
             return b""
         out = np.clip(np.round(np.concatenate(steps)), -32768, 32767).astype("<i2")
-        return self._put_out(out, began).tobytes()
+        return self._left.add(out, began).tobytes()
+
+
+class _Recent:
+    """The last LISTEN seconds of a stream of blocks, and when its first sample was heard."""
+
+    def __init__(self) -> None:
+        self._blocks: collections.deque[np.ndarray] = collections.deque()
+        self.count = 0  # samples kept
+        self._first = 0.0
+
+    def add(self, block: np.ndarray, began: float) -> np.ndarray:
+        """Keeps `block`, heard from monotonic `began`, and hands it back."""
+        self._blocks.append(block)
+        self.count += len(block)
+        while self.count - len(self._blocks[0]) >= LISTEN * RATE:
+            self.count -= len(self._blocks.popleft())
+        self._first = began + (len(block) - self.count) / RATE
+        return block
+
+    def samples(self) -> tuple[np.ndarray, float]:
+        return np.concatenate(list(self._blocks)).astype(np.float64), self._first
 
 
 def _level(samples: np.ndarray) -> float:

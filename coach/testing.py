@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from coach.plan import SilentDurations
 from coach.sound import SAMPLE_RATE, Sound
+
+if TYPE_CHECKING:
+    from coach.echo import EchoCanceller
 
 
 class FakeClock:
@@ -57,3 +61,17 @@ class SilentEngine(SilentDurations):
 
     def sound(self, text: str) -> Sound | None:
         return None
+
+
+class TakesNothingOut:
+    """An echo canceller's filter that has lost track of the echo entirely."""
+
+    def cancel_echo(self, heard: list[int], echo: list[int]) -> list[int]:
+        return heard
+
+
+def losing_track(canceller: EchoCanceller) -> EchoCanceller:
+    """`canceller`, its filter (and each one it starts afresh) taking nothing out."""
+    canceller._make = TakesNothingOut
+    canceller._aec = TakesNothingOut()
+    return canceller

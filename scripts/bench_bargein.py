@@ -49,6 +49,7 @@ from coach.audio import PlayedSound  # noqa: E402
 from coach.echo import OWN_VOICE, EchoCanceller  # noqa: E402
 from coach.microphone import Hearing  # noqa: E402
 from coach.sound import SAMPLE_RATE  # noqa: E402
+from coach.testing import losing_track  # noqa: E402
 from coach.voice import RATE, Listener, Recognizer  # noqa: E402
 
 START = 1000.0  # monotonic time of the coach's first sample
@@ -109,13 +110,6 @@ def loud_rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(loud**2)))
 
 
-class TakesNothingOut:
-    """A canceller's filter that has lost track of the echo entirely."""
-
-    def cancel_echo(self, heard: list[int], echo: list[int]) -> list[int]:
-        return heard
-
-
 def run(coach: np.ndarray, mic: np.ndarray, recognizer: Recognizer, rng: np.random.Generator, own_voice: float,
         failing: bool = False) -> tuple[list[tuple[float, float]], float, EchoCanceller, list[float]]:
     """(stream seconds of each "stop" heard, stream position when it came back), the CPU seconds, the
@@ -125,8 +119,7 @@ def run(coach: np.ndarray, mic: np.ndarray, recognizer: Recognizer, rng: np.rand
     played = [PlayedSound(sound, START)]
     canceller = EchoCanceller(lambda since: played)
     if failing:
-        canceller._make = TakesNothingOut
-        canceller._aec = TakesNothingOut()
+        losing_track(canceller)
     hearing = Hearing(Listener(recognizer), canceller, own_voice=own_voice)
     pcm = np.clip(np.round(mic), -32768, 32767).astype("<i2")
     found: list[tuple[float, float]] = []
@@ -244,13 +237,12 @@ def own_words(args: argparse.Namespace, recognizer: Recognizer, pick: random.Ran
     texts = [t for t in coach_texts() if any(w in t.lower().replace(",", " ").replace(".", " ").split()
                                              for w in ("stop", "quit"))] + ALONE
     print(f"\nthe canceller taking nothing out, the coach saying {len(texts)} sentences with stop or quit in them")
-    rooms: list[tuple[str, float | tuple[float, float] | None]] = [("reverberant rooms", d) for d in DELAYS if d]
-    for kind in ("reverberant rooms", "no reverberation (as the tests' null sink)"):
+    rooms = [d for d in DELAYS if d is not None]
+    for kind, chosen in (("reverberant rooms", rooms), ("no reverberation (as the tests' null sink)", [None])):
         said = obeyed = 0
         likeness: list[float] = []
         seconds = 0.0
-        chosen = rooms if kind.startswith("reverberant") else [(kind, None)]
-        for _, delay in chosen:
+        for delay in chosen:
             for voice in COACH_VOICES:
                 coach, sentences = coach_stream(2 * args.minutes / len(chosen) / len(COACH_VOICES), voice, pick, texts)
                 if delay is None:  # straight through, a little early, as the null sink's monitor

@@ -15,6 +15,7 @@ from coach import echo
 from coach.audio import PlayedSound
 from coach.microphone import VoiceControl
 from coach.sound import SAMPLE_RATE
+from coach.testing import losing_track
 from coach.voice import RATE, Heard, Listener, Recognizer
 from tests.test_voice import room, say
 
@@ -146,13 +147,6 @@ class FakeMicrophone:
         pass
 
 
-class TakesNothingOut:
-    """A canceller's filter that has lost track of the echo, as when the sound server falls behind."""
-
-    def cancel_echo(self, heard: list[int], echo: list[int]) -> list[int]:
-        return heard
-
-
 def heard_over_the_coach(coach: np.ndarray, word: str | None, headphones: bool = False, lost: bool = False,
                          own_voice: float = echo.OWN_VOICE) -> list[str]:
     """Commands VoiceControl passes on while the coach speaks, with `word` said over its last part.
@@ -167,8 +161,7 @@ def heard_over_the_coach(coach: np.ndarray, word: str | None, headphones: bool =
     found: list[Heard] = []
     canceller = echo.EchoCanceller(lambda since: [played(coach)])
     if lost:
-        canceller._make = TakesNothingOut
-        canceller._aec = TakesNothingOut()
+        losing_track(canceller)
     control = VoiceControl(Listener(Recognizer()), FakeMicrophone(list(blocks(mic))),  # type: ignore[arg-type]
                            found.append, lambda: START + len(coach) / RATE, canceller)
     control.hearing.own_voice = own_voice
