@@ -1,18 +1,21 @@
 """The offline voice-command recognizer (coach/voice.py), measured on voices it was not tuned on.
 
     .venv/bin/python scripts/bench_commands.py [--per-word 6] [--snr 30 20 10 5] [--stream-minutes 20]
-        [--stream-snr 30] [--room-seconds 60] [--room-dbfs -55] [--seed 1] [--out DIR] [--half test]
+        [--neural-stream-minutes 20] [--stream-snr 30] [--room-seconds 60] [--room-dbfs -55]
+        [--seed 1] [--out DIR] [--half test]
 
 Everything is synthesised at run time with scripts/make_corpus.py, from the "test" half of its
 voices only (the decision limits in coach/voice.py were chosen on the "tune" half, and the command
 classifier trained on it; `--half tune` measures there, for choosing limits). Accuracy is
-measured twice: in espeak-ng's voices, and in flite's and festival's where they are installed.
+measured three times: in espeak-ng's voices, in flite's and festival's, and in piper's neural voice
+(one man, resized; never trained or tuned on), where they are installed.
 
 1. Accuracy: every command word said `--per-word` times at each SNR, each clip decoded with
    listen_file(). A clip is right when exactly one command is heard and it is the labelled one.
 2. False accepts: one long stream of speech that is not a command (every text the built-in routines
    speak, and make_corpus.NOT_COMMANDS), each sentence in a random test voice, rate and pitch, with
    0.3-2 s gaps, under low pink noise. Fed to one Listener in 100 ms chunks; every Heard is false.
+   Then a second, shorter stream of the same texts in piper's neural voice, where installed.
 3. Latency: each command clip fed in 20 ms chunks; from the labelled end of speech to the end of the
    feed() call that returns the right command (stream time past the end, plus that call's wall time).
 4. CPU: process CPU time inside feed()/flush() over the speech stream and over a quiet room (pink
@@ -50,6 +53,7 @@ TARGET_ACCURACY = 97.0  # % right at 10 dB SNR and above
 TARGET_FALSE_PER_HOUR = 0.5
 TARGET_LATENCY_MS = 300.0  # median
 TARGET_CPU = 10.0  # % of one core
+FAMILY_NAMES = {"other": "flite's and festival's voices", "neural": "piper's neural voice (joe, resized)"}
 
 
 @dataclass
@@ -102,12 +106,12 @@ def coach_texts() -> list[str]:
     return list(dict.fromkeys(texts))
 
 
-def build_stream(minutes: float, snr: float, seed: int, half: str = "test"
+def build_stream(minutes: float, snr: float, seed: int, half: str = "test", family: str = "espeak"
                  ) -> tuple[bytes, list[Spoken], tuple[int, int]]:
     """Sentences that are not commands, end to end with short gaps, under pink noise throughout."""
     coach = coach_texts()
     pool = coach + list(make_corpus.NOT_COMMANDS)
-    chosen = make_corpus.voices(half)
+    chosen = make_corpus.voices(half, family)
     pick = random.Random(seed)
     rng = np.random.default_rng(seed)
     pieces: list[np.ndarray] = [np.zeros(RATE, dtype=np.float32)]
@@ -119,7 +123,7 @@ def build_stream(minutes: float, snr: float, seed: int, half: str = "test"
             order = pool[:]
             pick.shuffle(order)
         text = order.pop()
-        speech = make_corpus.speak(text, pick.choice(chosen), pick.randint(110, 230), pick.randint(15, 85))
+        speech = make_corpus.speak(text, pick.choice(chosen), pick.randint(110, 230), pick.randint(15, 85), pick)
         gap = np.zeros(int(pick.uniform(0.3, 2.0) * RATE), dtype=np.float32)
         pieces += [speech, gap]
         spoken.append(Spoken(at, at + len(speech) / RATE, text))
@@ -228,8 +232,8 @@ def accuracy(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> fl
     return overall
 
 
-def false_accepts(recognizer: Recognizer, pcm: bytes, spoken: list[Spoken], counts: tuple[int, int]
-                  ) -> tuple[float, float]:
+def false_accepts(recognizer: Recognizer, pcm: bytes, spoken: list[Spoken], counts: tuple[int, int],
+                  voices: str = "a new voice") -> tuple[float, float]:
     """False accepts per hour, and CPU as % of one core."""
     seconds = len(pcm) / 2 / RATE
     listener = Listener(recognizer)
@@ -237,7 +241,7 @@ def false_accepts(recognizer: Recognizer, pcm: bytes, spoken: list[Spoken], coun
     hours = seconds / 3600
     per_hour = len(heard) / hours
     print(f"\nfalse accepts: a {seconds / 60:.1f}-minute stream of {len(spoken)} sentences that are not commands"
-          f" (drawn from {counts[0]} coach texts and {counts[1]} make_corpus.NOT_COMMANDS, each time in a new voice)")
+          f" (drawn from {counts[0]} coach texts and {counts[1]} make_corpus.NOT_COMMANDS, each time in {voices})")
     print(f"  {len(listener.verdicts)} utterances decided: "
           + ", ".join(f"{r} {n}" for r, n in Counter(v.reason for v in listener.verdicts).most_common()))
     print(f"  {len(heard)} false accepts = {per_hour:.1f} per hour (one false accept here = {1 / hours:.1f} per hour)")
@@ -308,6 +312,8 @@ def main() -> None:
     parser.add_argument("--per-word", type=int, default=6, help="clips of each command word per SNR")
     parser.add_argument("--snr", type=float, nargs="+", default=[30.0, 20.0, 10.0, 5.0], help="dB")
     parser.add_argument("--stream-minutes", type=float, default=20.0, help="length of the non-command stream")
+    parser.add_argument("--neural-stream-minutes", type=float, default=20.0,
+                        help="length of a second such stream in piper's neural voice (0: none)")
     parser.add_argument("--stream-snr", type=float, default=30.0, help="dB of pink noise under the stream")
     parser.add_argument("--room-seconds", type=float, default=60.0, help="length of the quiet-room stream")
     parser.add_argument("--room-dbfs", type=float, default=-55.0, help="level of the quiet room's noise")
@@ -321,34 +327,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="unknot-bench-commands-") as temp:
         out = args.out or Path(temp) / "corpus"
         # The corpora are made in other processes while this one speaks the stream and decodes: the
-        # second family's voices (flite and festival, where installed: nearer a person than espeak)
-        # are synthesised while the first family's clips are decoded.
-        other_out = out.parent / (out.name + "-other")
+        # other families' voices (flite and festival, and piper's neural voice, where installed:
+        # nearer a person than espeak) are synthesised while the first family's clips are decoded.
         maker = start_corpus(out, args.per_word, args.snr, args.seed, half=args.half)
-        other = start_corpus(other_out, args.per_word, args.snr, args.seed, "other", args.half)
+        others = {family: out.parent / f"{out.name}-{family}" for family in ("other", "neural")}
+        makers = {family: start_corpus(folder, args.per_word, args.snr, args.seed, family, args.half)
+                  for family, folder in others.items()}
         try:
             pcm, spoken, counts = build_stream(args.stream_minutes, args.stream_snr, args.seed, args.half)
         except BaseException:
-            maker.kill()
-            other.kill()
+            for process in [maker, *makers.values()]:
+                process.kill()
             raise
         stdout, stderr = maker.communicate()
         if maker.returncode != 0:
-            other.kill()
+            for process in makers.values():
+                process.kill()
             sys.exit(f"make_corpus.py failed:\n{stderr}")
         print(f"corpus: {stdout.strip()}; it and the stream ready after {time.perf_counter() - began:.0f} s")
         clips = read_clips(out)
         recognizer = Recognizer()
         right = accuracy(recognizer, clips, args.snr)
         median, p95 = latency(recognizer, clips, args.snr)
-        stdout, stderr = other.communicate()
-        right_other: float | None = None
-        if other.returncode == 0:
-            print(f"\nother voices: {stdout.strip()}")
-            right_other = accuracy(recognizer, read_clips(other_out), args.snr)
-        else:
-            print(f"\nother voices: none ({stderr.strip()})")
+        right_family: dict[str, float] = {}
+        for family, process in makers.items():
+            stdout, stderr = process.communicate()
+            if process.returncode == 0:
+                print(f"\n{FAMILY_NAMES[family]}: {stdout.strip()}")
+                right_family[family] = accuracy(recognizer, read_clips(others[family]), args.snr)
+            else:
+                print(f"\n{FAMILY_NAMES[family]}: none ({stderr.strip()})")
     per_hour, cpu_speech = false_accepts(recognizer, pcm, spoken, counts)
+    per_hour_neural = None
+    if args.neural_stream_minutes > 0 and make_corpus.voices(args.half, "neural"):
+        stream = build_stream(args.neural_stream_minutes, args.stream_snr, args.seed, args.half, "neural")
+        per_hour_neural, _ = false_accepts(recognizer, *stream, voices="piper's joe, at a new speed and size")
     cpu_room = quiet_room(recognizer, args.room_seconds, args.room_dbfs, args.seed)
 
     def row(name: str, value: str, target: str, met: bool | None) -> None:
@@ -357,11 +370,14 @@ def main() -> None:
 
     print(f"\nsummary ({args.half}-half voices; {time.perf_counter() - began:.0f} s in all)")
     row("accuracy at 10 dB SNR and above", f"{right:.1f}%", f"≥ {TARGET_ACCURACY:g}%", right >= TARGET_ACCURACY)
-    if right_other is not None:
-        row("  the same in flite's and festival's voices", f"{right_other:.1f}%", f"≥ {TARGET_ACCURACY:g}%",
-            right_other >= TARGET_ACCURACY)
+    for family, value in right_family.items():
+        row(f"  the same in {FAMILY_NAMES[family]}", f"{value:.1f}%", f"≥ {TARGET_ACCURACY:g}%",
+            value >= TARGET_ACCURACY)
     row("false accepts per hour of speech", f"{per_hour:.1f}", f"≤ {TARGET_FALSE_PER_HOUR:g}",
         per_hour <= TARGET_FALSE_PER_HOUR)
+    if per_hour_neural is not None:
+        row("  the same in piper's neural voice", f"{per_hour_neural:.1f}", f"≤ {TARGET_FALSE_PER_HOUR:g}",
+            per_hour_neural <= TARGET_FALSE_PER_HOUR)
     row("latency, median", f"{median:.0f} ms", f"≤ {TARGET_LATENCY_MS:g} ms", median <= TARGET_LATENCY_MS)
     row("latency, p95", f"{p95:.0f} ms", "-", None)
     row("CPU listening to speech (1 core, real time)", f"{cpu_speech:.1f}%", f"≤ {TARGET_CPU:g}%",

