@@ -366,7 +366,7 @@ def main() -> None:
 
     def row(name: str, value: str, target: str, met: bool | None) -> None:
         verdict = "" if met is None else ("met" if met else "MISSED")
-        print(f"  {name:<44} {value:>9}   {target:<9} {verdict}".rstrip())
+        print(f"  {name:<52} {value:>9}   {target:<9} {verdict}".rstrip())
 
     print(f"\nsummary ({args.half}-half voices; {time.perf_counter() - began:.0f} s in all)")
     row("accuracy at 10 dB SNR and above", f"{right:.1f}%", f"≥ {TARGET_ACCURACY:g}%", right >= TARGET_ACCURACY)

@@ -24,6 +24,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -77,16 +78,20 @@ class Keeper:
 
     def __init__(self) -> None:
         self.kept: list[bytes] = []
+        self.cut: list[bool] = []  # judged on its loud core, not whole
 
     def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
-        pcm = judged_part(pcm, background)
+        judged = judged_part(pcm, background)
+        self.cut.append(len(judged) < len(pcm))
+        pcm = judged
         self.kept.append(pcm)
         return Verdict("next", "next", len(pcm) / 2 / RATE, 0.0, 0.0, "kept")
 
 
 def heard(text: str, voice: str, speed: float, pick: random.Random, rng: np.random.Generator,
-          babble: list[np.ndarray]) -> list[tuple[np.ndarray, bool]]:
-    """Each utterance a Listener cuts from the text said in noise: (samples, whether it holds the speech)."""
+          babble: list[np.ndarray]) -> list[tuple[np.ndarray, bool, bool]]:
+    """Each utterance a Listener cuts from the text said in noise: (samples, whether it holds the speech,
+    whether it was cut down to its loud core)."""
     speech = make_corpus.speak(text, voice, pick.randint(110, 230), pick.randint(15, 85))
     if speed != 1.0:
         speech = soxr.resample(speech, RATE, RATE / speed).astype(np.float32)
@@ -98,8 +103,8 @@ def heard(text: str, voice: str, speed: float, pick: random.Random, rng: np.rand
     pcm = np.clip(np.round(mixed), -32768, 32767).astype("<i2").tobytes()
     spans = listener.feed(pcm) + listener.flush()
     end = lead + len(speech) / RATE
-    return [(np.frombuffer(kept, "<i2").astype(np.float32), span.start < end and span.end > lead)
-            for kept, span in zip(keeper.kept, spans, strict=True)
+    return [(np.frombuffer(kept, "<i2").astype(np.float32), span.start < end and span.end > lead, cut)
+            for kept, span, cut in zip(keeper.kept, spans, keeper.cut, strict=True)
             if MIN_SECONDS <= len(kept) / 2 / RATE <= MAX_SECONDS]
 
 
@@ -125,8 +130,8 @@ def main() -> None:
 
     todo = jobs(args.per_word, args.not_commands)
     sets = [examples(todo, seed, args.cache) for seed in args.seeds]
-    x = np.concatenate([s[0] for s in sets])
-    y = np.concatenate([s[1] for s in sets])
+    x = np.concatenate([s.x for s in sets])
+    y = np.concatenate([s.y for s in sets])
     scaler = StandardScaler().fit(x)
     model = LogisticRegression(C=C, max_iter=5000).fit(scaler.transform(x), y)
     right = float(np.mean(model.predict(scaler.transform(x)) == y))
@@ -138,7 +143,19 @@ def main() -> None:
     print(f"trained on {len(y)} examples {counts}; {100 * right:.1f}% right on them; wrote {args.out}")
 
 
-def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class Examples:
+    """Embeddings and labels, with where each came from: the voice, the text, and whether the
+    utterance was judged on its loud core (for study; training reads x and y)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    voice: np.ndarray
+    text: np.ndarray
+    cut: np.ndarray
+
+
+def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> Examples:
     """The embeddings and labels of one seed's clips, from the cache when it has them."""
     # "heard": what a Listener hands decide(), not the old cut round the labelled speech
     key = hashlib.sha256(json.dumps(["heard", todo, seed, SPEEDS, SNRS]).encode()).hexdigest()[:12]
@@ -146,15 +163,15 @@ def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> tupl
     if cached and cached.exists():
         with np.load(cached) as saved:
             print(f"{len(saved['y'])} examples from {cached}")
-            return saved["x"], saved["y"]
-    x, y = synthesise(todo, seed)
+            return Examples(*(saved[f.name] for f in fields(Examples)))
+    found = synthesise(todo, seed)
     if cached:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(cached, x=x, y=y)
-    return x, y
+        np.savez_compressed(cached, **{f.name: getattr(found, f.name) for f in fields(Examples)})
+    return found
 
 
-def synthesise(todo: list[tuple[str, str]], seed: int) -> tuple[np.ndarray, np.ndarray]:
+def synthesise(todo: list[tuple[str, str]], seed: int) -> Examples:
     pick = random.Random(seed)
     rng = np.random.default_rng(seed)
     # 40% of the clips in flite's and festival's tune voices: only two speakers, but closer to people.
@@ -166,19 +183,23 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> tuple[np.ndarray, np.n
     embedder = Embedder()
     x: list[np.ndarray] = []
     y: list[str] = []
+    source: list[tuple[str, str, bool]] = []
     began = time.monotonic()
     for n, (text, label) in enumerate(todo):
         voice = pick.choice(other if other and pick.random() < 0.4 else espeak)
         for speed in SPEEDS:
-            for samples, speaking in heard(text, voice, speed, pick, rng, babble):
+            for samples, speaking, cut in heard(text, voice, speed, pick, rng, babble):
                 x.append(embedder.features(samples))
                 y.append(label if speaking else NONE)
+                source.append((voice, text if speaking else "", cut))
         if n % 4 == 0:
             x.append(embedder.features(quiet(pick, rng, babble)))
             y.append(NONE)
+            source.append(("", "", False))
         if n % 200 == 0:
             print(f"{n}/{len(todo)} clips, {time.monotonic() - began:.0f} s", flush=True)
-    return np.array(x, dtype=np.float32), np.array(y)
+    voices, texts, cuts = zip(*source, strict=True)
+    return Examples(np.array(x, dtype=np.float32), np.array(y), np.array(voices), np.array(texts), np.array(cuts))
 
 
 if __name__ == "__main__":
