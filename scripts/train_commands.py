@@ -4,7 +4,8 @@
 
 Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, and flite's awb and
 festival's ked), so scripts/bench_commands.py, which uses the "test" half, measures it on voices it
-never heard. Each clip: a random tune voice, rate 110-230 wpm, pitch 15-85, also 10% slower and 10%
+never heard. Each clip: a random tune voice (espeak-ng's 45%, flite's and festival's 30%, three
+of Kokoro's neural voices 25%), rate 110-230 wpm, pitch 15-85, also 10% slower and 10%
 faster (speed perturbation: lower and higher voices than the synthesisers make), after 1-1.6 s of
 white, pink, brown or babble noise at 30, 20, 10 or 5 dB, fed to a Listener. What the classifier
 learns from is what decide() is handed in the app: each utterance the noise suppressor and the
@@ -158,7 +159,8 @@ class Examples:
 def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> Examples:
     """The embeddings and labels of one seed's clips, from the cache when it has them."""
     # "heard": what a Listener hands decide(), not the old cut round the labelled speech
-    key = hashlib.sha256(json.dumps(["heard", todo, seed, SPEEDS, SNRS]).encode()).hexdigest()[:12]
+    voices = [make_corpus.voices("tune", family) for family in make_corpus.FAMILIES]
+    key = hashlib.sha256(json.dumps(["heard", todo, seed, SPEEDS, SNRS, voices]).encode()).hexdigest()[:12]
     cached = cache / f"embeddings-{key}.npz" if cache else None
     if cached and cached.exists():
         with np.load(cached) as saved:
@@ -174,11 +176,13 @@ def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> Exam
 def synthesise(todo: list[tuple[str, str]], seed: int) -> Examples:
     pick = random.Random(seed)
     rng = np.random.default_rng(seed)
-    # 40% of the clips in flite's and festival's tune voices: only two speakers, but closer to people.
+    # Nearer people than espeak: 30% of the clips in flite's and festival's tune voices (two speakers),
+    # 25% in the neural tune voices (three of Kokoro's).
     espeak, other = make_corpus.voices("tune", "espeak"), make_corpus.voices("tune", "other")
-    if not other:
-        print("train_commands: flite's and festival's voices are not installed (scripts/setup installs them):"
-              " training on espeak-ng's alone")
+    neural = make_corpus.voices("tune", "neural")
+    if not other or not neural:
+        print("train_commands: flite's, festival's or the neural voices are not installed (scripts/setup installs"
+              " them): training on the others")
     babble = [make_corpus.speak(t, pick.choice(espeak), 170, 50) for t in make_corpus.NOT_COMMANDS[24:]]
     embedder = Embedder()
     x: list[np.ndarray] = []
@@ -186,7 +190,8 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> Examples:
     source: list[tuple[str, str, bool]] = []
     began = time.monotonic()
     for n, (text, label) in enumerate(todo):
-        voice = pick.choice(other if other and pick.random() < 0.4 else espeak)
+        draw = pick.random()
+        voice = pick.choice(neural if neural and draw < 0.25 else other if other and draw < 0.55 else espeak)
         for speed in SPEEDS:
             for samples, speaking, cut in heard(text, voice, speed, pick, rng, babble):
                 x.append(embedder.features(samples))

@@ -29,10 +29,22 @@ def pitch(samples: np.ndarray) -> float:
     return float(np.median(found))
 
 
-def test_the_neural_voice_is_never_in_the_half_that_is_trained_and_tuned_on() -> None:
-    assert make_corpus.voices("tune", "neural") == []
-    assert make_corpus.voices("test", "neural") == ["piper:joe"]
-    assert "piper:joe" not in make_corpus.voices("tune", "espeak") + make_corpus.voices("tune", "other")
+def test_the_halves_share_no_neural_voice_and_joe_is_never_trained_or_tuned_on() -> None:
+    tune, test = make_corpus.voices("tune", "neural"), make_corpus.voices("test", "neural")
+    assert len(tune) == 3 and len(test) == 3 and not set(tune) & set(test)
+    assert "piper:joe" in test
+
+
+def test_kokoro_says_english_from_espeak_s_phonemes_in_its_own_spelling() -> None:
+    model = make_corpus._kokoro()
+    assert model is not None
+    said = model.phonemes("Breathe out. Don't stop, just a little.")
+    assert said == "bɹˈið ˈWt. dˈOnt stˈɑp, ʤˈʌst ə lˈɪɾəl."
+    assert all(c in model.vocab for c in said)
+    for voice in make_corpus.voices("all", "neural"):
+        if voice.startswith("kokoro:"):
+            seconds = len(make_corpus.speak("continue", voice, 170, 50)) / RATE
+            assert 0.4 < seconds < 1.5, voice
 
 
 def test_the_neural_voice_speaks_at_the_rate_and_size_asked() -> None:
