@@ -2,10 +2,10 @@
 
     .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--seeds 1 2 3] [--cache DIR]
 
-Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, and flite's awb and
-festival's ked), so scripts/bench_commands.py, which uses the "test" half, measures it on voices it
-never heard. Each clip: a random tune voice (espeak-ng's 45%, flite's and festival's 30%, three
-of Kokoro's neural voices 25%), rate 110-230 wpm, pitch 15-85, also 10% slower and 10%
+Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, flite's awb, festival's
+ked and three of Kokoro's neural voices), so scripts/bench_commands.py, which uses the "test" half,
+measures it on voices it never heard. Each clip: a random tune voice (espeak-ng's 45%, flite's and
+festival's 30%, Kokoro's 25%), rate 110-230 wpm, pitch 15-85, also 10% slower and 10%
 faster (speed perturbation: lower and higher voices than the synthesisers make), after 1-1.6 s of
 white, pink, brown or babble noise at 30, 20, 10 or 5 dB, fed to a Listener. What the classifier
 learns from is what decide() is handed in the app: each utterance the noise suppressor and the
@@ -14,6 +14,8 @@ The classes are the six commands and "none": the non-commands of make_corpus.py,
 words below, utterances of noise alone, and noise alone as the suppressor leaves it.
 
 scikit-learn fits a logistic regression on the standardised embeddings; the app needs only numpy.
+The shipped weights were made before words were cut out of talk that never stops, and before the
+neural voices: retrained with either, they made more false accepts (README, Benchmarks).
 Prints what it trained on and its accuracy on its own data; the real figures are bench_commands.py's.
 """
 
