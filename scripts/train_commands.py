@@ -86,9 +86,8 @@ class Keeper:
     def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
         judged = judged_part(pcm, background)
         self.cut.append(len(judged) < len(pcm))
-        pcm = judged
-        self.kept.append(pcm)
-        return Verdict("next", "next", len(pcm) / 2 / RATE, 0.0, 0.0, "kept")
+        self.kept.append(judged)
+        return Verdict("next", "next", len(judged) / 2 / RATE, 0.0, 0.0, "kept")
 
 
 def heard(text: str, voice: str, speed: float, pick: random.Random, rng: np.random.Generator,
