@@ -8,6 +8,7 @@ and obeys only "stop": the coach never obeys its own voice.
 
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import sys
@@ -25,6 +26,7 @@ from coach.voice import RATE, Heard, Listener, NotInstalled, VoiceError
 
 BLOCK_MSEC = 30
 DEAF_TAIL = 0.35  # seconds after the coach's last sound still dropped: room echo and device latency
+KEPT_LIKENESS = 1000  # commands over the coach whose likeness to its sound is kept
 WHILE_SOUNDING = frozenset({"stop"})  # the only command obeyed over the coach's own sound
 
 
@@ -182,7 +184,8 @@ class Hearing:
         self.debug = debug
         self.own_voice = own_voice
         self.state = "listening"
-        self.alike: list[float] = []  # how like the coach's sound each command heard over it was
+        # how like the coach's sound each command heard over it was (the last ones: sessions are long)
+        self.alike: collections.deque[float] = collections.deque(maxlen=KEPT_LIKENESS)
 
     def block(self, data: bytes, ended: float, sounding: bool) -> list[Heard]:
         """The commands to obey in `data` (16-bit PCM at RATE whose last sample was heard at monotonic
@@ -195,10 +198,10 @@ class Hearing:
             self.listener.deafen(seconds)
             return []
         self.state = "stop only" if sounding else "listening"
-        seen = len(self.listener.verdicts)
+        seen = self.listener.decided
         found = self.listener.feed(data, over_sound=sounding)
         if self.debug is not None:
-            for verdict in self.listener.verdicts[seen:]:
+            for verdict in self.listener.since(seen):
                 self.debug(f"voice: {verdict.reason} ({verdict.word}, {verdict.seconds:.2f} s, cover"
                            f" {verdict.cover:.2f}, fit {verdict.fit:.2f}, p {verdict.confidence:.2f}"
                            f"{', over the coach' if sounding else ''})")

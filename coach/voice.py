@@ -68,6 +68,7 @@ NOISY_DB = 34.0
 CORE_TOP = 4.0  # dB below the loudest frame: the highest the line of a core over talk rises
 CORE_GAP = 0.15  # seconds of a word that may dip below its core: the closure before a "t" or "p"
 BACKGROUND_SECONDS = 5.0  # of the stream, whose quieter frames tell how loud the room is
+KEPT_VERDICTS = 200  # a Listener's memory of its last verdicts
 MIN_GAP = 0.8  # seconds of quiet a command needs before it, or it is the end of a sentence
 # Over the coach, what is left of its own voice after the echo canceller is heard too: a command
 # there needs the classifier this sure (bench_bargein.py: 3 false stops in 12.7 min below it, none at 0.6).
@@ -493,7 +494,10 @@ class Listener:
         self._last_end = -MIN_GAP  # where the previous utterance ended
         self._sounded: list[tuple[float, float]] = []  # stream seconds fed as over the coach's sound
         self._last_frames: collections.deque[bytes] = collections.deque(maxlen=round(BACKGROUND_SECONDS / FRAME))
-        self.verdicts: list[Verdict] = []
+        # The last verdicts, for the debug log and tests, and a tally of all: a session runs for hours.
+        self.verdicts: collections.deque[Verdict] = collections.deque(maxlen=KEPT_VERDICTS)
+        self.decided = 0  # verdicts ever given
+        self.reasons: collections.Counter[str] = collections.Counter()
 
     def reset(self) -> None:
         """A new stream: its time starts at 0, and nothing came before it."""
@@ -562,7 +566,7 @@ class Listener:
         end = self._base + self._endpointer.end
         if self._endpointer.voiced < MIN_VOICED or pitched_frames(pcm) < MIN_PITCHED:
             # A knock, a rustle, a burst of hiss: no command, nor a sentence a command could end.
-            self.verdicts.append(Verdict(None, None, end - start, 0.0, 0.0, "no voice in it"))
+            self._record(Verdict(None, None, end - start, 0.0, 0.0, "no voice in it"))
             return []
         follows = start - self._last_end < MIN_GAP
         over_sound = any(a < end and start < b for a, b in self._sounded)
@@ -577,10 +581,21 @@ class Listener:
         if over_sound and verdict.command is not None and 0.0 < verdict.confidence < MIN_OVER_SOUND:
             # (0.0 is no probability at all: the phone loop judged, without the classifier)
             verdict = replace(verdict, command=None, reason="unsure over the coach")
-        self.verdicts.append(verdict)
+        self._record(verdict)
         if verdict.command is None or verdict.word is None:
             return []
         return [Heard(verdict.command, verdict.word, start, end, over_sound)]
+
+
+    def _record(self, verdict: Verdict) -> None:
+        self.verdicts.append(verdict)
+        self.decided += 1
+        self.reasons[verdict.reason] += 1
+
+    def since(self, decided: int) -> list[Verdict]:
+        """The verdicts given after the `decided`-th (those still kept)."""
+        count = min(self.decided - decided, len(self.verdicts))
+        return list(self.verdicts)[len(self.verdicts) - count:] if count > 0 else []
 
 
 class Cleaner:

@@ -167,16 +167,16 @@ def accuracy(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> fl
     by_voice: dict[str, Counter[str]] = {}
     reasons: dict[float, Counter[str]] = {s: Counter() for s in snrs}
     for clip in clips:
-        seen = len(listener.verdicts)
+        seen = listener.decided
         heard = listen_file(listener, clip.file)
         if len(heard) == 1 and heard[0].command == clip.command:
             result = "right"
         elif not heard:
             result = "nothing"
             # Why: the verdicts on what the endpointer cut from this clip.
-            for verdict in listener.verdicts[seen:]:
+            for verdict in listener.since(seen):
                 reasons[clip.snr][verdict.reason] += 1
-            if len(listener.verdicts) == seen:
+            if listener.decided == seen:
                 reasons[clip.snr]["no utterance"] += 1
         elif len(heard) == 1:
             result = "wrong"
@@ -249,8 +249,8 @@ def false_accepts(recognizer: Recognizer, pcm: bytes, spoken: list[Spoken], coun
     per_hour = len(heard) / hours
     print(f"\nfalse accepts: a {seconds / 60:.1f}-minute stream of {len(spoken)} sentences that are not commands"
           f" (drawn from {counts[0]} coach texts and {counts[1]} make_corpus.NOT_COMMANDS, each time in {voices})")
-    print(f"  {len(listener.verdicts)} utterances decided: "
-          + ", ".join(f"{r} {n}" for r, n in Counter(v.reason for v in listener.verdicts).most_common()))
+    print(f"  {listener.decided} utterances decided: "
+          + ", ".join(f"{r} {n}" for r, n in listener.reasons.most_common()))
     print(f"  {len(heard)} false accepts = {per_hour:.1f} per hour (one false accept here = {1 / hours:.1f} per hour)")
     if heard:
         print("  by word: " + ", ".join(f"{w} {n}" for w, n in Counter(h.word for h in heard).most_common()))
@@ -309,7 +309,7 @@ def latency(recognizer: Recognizer, clips: list[Clip], snrs: list[float]) -> tup
 def quiet_room(recognizer: Recognizer, seconds: float, dbfs: float, seed: int) -> float:
     listener = Listener(recognizer)
     heard, cpu = stream_through(listener, room_noise(seconds, dbfs, seed), 0.1)
-    print(f"\nquiet room: {seconds:g} s of pink noise at {dbfs:g} dBFS: {len(listener.verdicts)} utterances,"
+    print(f"\nquiet room: {seconds:g} s of pink noise at {dbfs:g} dBFS: {listener.decided} utterances,"
           f" {len(heard)} heard, CPU {percent(cpu, seconds):.2f}% of one core")
     return percent(cpu, seconds)
 

@@ -182,6 +182,26 @@ def test_deafened_audio_is_never_heard(recognizer: Recognizer) -> None:
     assert heard == []
 
 
+class Nods:
+    """A recognizer that takes every utterance for "next" (a unit test's stand-in for pocketsphinx)."""
+
+    def decide(self, pcm: bytes, background: float | None = None) -> voice.Verdict:
+        return voice.Verdict("next", "next", len(pcm) / 2 / RATE, 1.0, 0.0, "command")
+
+
+def test_a_long_session_keeps_only_its_last_verdicts_and_a_tally_of_all() -> None:
+    listener = Listener(Nods(), suppression=0)  # type: ignore[arg-type]
+    times = voice.KEPT_VERDICTS + 30
+    word = say("next")
+    pcm = np.clip(room(*[part for _ in range(times) for part in (1.5, word)], 1.0), -32768, 32767)
+    heard = listener.feed(pcm.astype("<i2").tobytes()) + listener.flush()
+    assert len(heard) == times  # every one obeyed, as before
+    assert listener.decided == times and listener.reasons == {"command": times}
+    assert len(listener.verdicts) == voice.KEPT_VERDICTS
+    assert len(listener.since(times - 3)) == 3 and listener.since(times) == []
+    assert len(listener.since(0)) == voice.KEPT_VERDICTS  # the older ones are forgotten
+
+
 def test_one_listener_reads_many_files_and_times_are_per_file(recognizer: Recognizer, tmp_path: Path) -> None:
     first = write(tmp_path / "a.wav", room(1.5, say("pause"), 0.8))
     second = write(tmp_path / "b.wav", room(0.5, say("pause"), 0.8))
