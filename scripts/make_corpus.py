@@ -43,11 +43,11 @@ ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-
 VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "Alex", "Annie",
             "Andy", "grandpa", "klatt", "Linda", "Michael", "Mr_Serious", "adam", "Storm", "john", "Jacky",
             "Denis", "aunty", "anika", "edward", "robert", "steph", "paul", "max", "rob", "quincy"]
-# Sentences that are not commands: words near the command words, the command words inside a
-# sentence, and things a person in pain says.
+# Sentences that are not commands: words near the command words (never one said just as a command
+# word is: "weight" is "wait"), the command words inside a sentence, and things a person in pain says.
 NOT_COMMANDS = [
     "neck", "text", "stock", "post", "rest", "breathe", "okay", "yes", "no", "knee", "left", "right",
-    "help", "start", "slowly", "better", "ouch", "oh", "hmm", "good", "nice", "best", "pass", "weight",
+    "help", "start", "slowly", "better", "ouch", "oh", "hmm", "good", "nice", "best", "pass", "weights",
     "back to the start", "next bring your knee up", "don't stop breathing", "wait for me",
     "let's continue tomorrow", "please repeat that", "breathe in slowly", "relax your shoulders",
     "that feels better", "again and again", "stop it now", "my back hurts", "is it time yet",

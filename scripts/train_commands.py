@@ -61,7 +61,7 @@ EVERYDAY = [
     "kitchen", "okay then", "hold on", "not now", "go on", "come here", "look", "listen", "seven",
     "twelve", "hundred", "blue", "green", "paper", "table", "chair", "pillow", "blanket", "knock",
     "sister", "doctor", "really", "never", "always", "cough", "sneeze", "ahh", "mm hmm", "oh no",
-    "stuck", "step", "pack", "paws", "quick", "ripe", "news", "continent", "prevent", "repeal",
+    "stuck", "step", "pack", "pours", "quick", "ripe", "news", "continent", "prevent", "repeal",
 ]
 SNRS = (30.0, 20.0, 10.0, 5.0)
 SPEEDS = (1.0, 0.9, 1.1)
