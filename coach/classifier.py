@@ -96,8 +96,21 @@ class CommandClassifier:
         except (OSError, KeyError, ValueError) as error:
             raise NotInstalled(f"the command classifier's weights cannot be read ({weights}: {error})") from None
 
+    def features(self, pcm: bytes) -> np.ndarray:
+        """The embedder's features of an utterance, before the classifier's scaling: a voice print
+        (coach.enrol) keeps these, so that it outlives a change of weights."""
+        return self.embedder.features(np.frombuffer(pcm, "<i2").astype(np.float32))
+
+    def scaled(self, features: np.ndarray) -> np.ndarray:
+        """Features as the classifier reads them."""
+        result: np.ndarray = (features - self.mean) / self.scale
+        return result
+
     def probabilities(self, pcm: bytes) -> dict[str, float]:
-        x = (self.embedder.features(np.frombuffer(pcm, "<i2").astype(np.float32)) - self.mean) / self.scale
+        return self.chances(self.scaled(self.features(pcm)))
+
+    def chances(self, x: np.ndarray) -> dict[str, float]:
+        """Probabilities of each class for scaled features."""
         logits = self.coef @ x + self.intercept
         logits -= logits.max()
         p = np.exp(logits)

@@ -28,6 +28,7 @@ from coach.safety import load_red_flags
 
 if TYPE_CHECKING:  # numpy and the audio stack load only for the commands that make sound
     from coach.audio import SoundOutput
+    from coach.enrol import Enrolment
     from coach.history import History, Record
     from coach.microphone import VoiceControl
     from coach.progress import RoutineChange
@@ -381,7 +382,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.voice:
         from coach.voice import RecognizerProcess
 
-        decoder = RecognizerProcess(_words(args), lazy=True)
+        words = _words(args)
+        decoder = RecognizerProcess(words, lazy=True, voice_print=_voice_print(args, words))
     routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=keeper.start)
     listener, missing = _ready(lambda: decoder) if decoder is not None else (None, None)
     if missing:
@@ -434,6 +436,18 @@ def _words(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
         raise UsageError(str(error)) from None
 
 
+def _voice_print(args: argparse.Namespace, words: dict[str, tuple[str, ...]]) -> Path | None:
+    """The saved voice print to listen with, unless --no-voice-print; a notice when it cannot be used."""
+    from coach.enrol import saved_print
+
+    if args.no_voice_print:
+        return None
+    path, problem = saved_print(words)
+    if problem:
+        quiet_notice(f"unknot: {problem}")
+    return path
+
+
 def _ready(make: Callable[[], Recognizer | RecognizerProcess]) -> tuple[Listener | None, str | None]:
     """A listener on the recognizer `make` gives, once it can decode; or None and why when the
     recognizer is not installed. A word it cannot know is a usage error."""
@@ -467,7 +481,14 @@ def _voice_control(args: argparse.Namespace, listener: Listener, front: Terminal
 def cmd_listen(args: argparse.Namespace) -> int:
     from coach.voice import Recognizer, VoiceError, listen_file
 
-    listener, missing = _ready(lambda: Recognizer(_words(args)))
+    def recognizer() -> Recognizer:
+        from coach.enrol import VoicePrint
+
+        words = _words(args)
+        path = _voice_print(args, words)
+        return Recognizer(words, VoicePrint.load(path) if path is not None else None)
+
+    listener, missing = _ready(recognizer)
     if listener is None:
         raise CommandError(str(missing))
     if args.file:
@@ -506,6 +527,118 @@ def _listen_live(args: argparse.Namespace, listener: Listener) -> int:
     except KeyboardInterrupt:  # the way to stop listening
         pass
     return EXIT_OK
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    from coach.enrol import VoicePrint, voice_print_path
+    from coach.voice import NotInstalled, Recognizer, VoiceError
+
+    path = voice_print_path()
+    if args.forget:
+        if not path.exists():
+            print("There is no voice print to forget.")
+            return EXIT_OK
+        path.unlink()
+        print(f"Forgot your voice print ({path}).")
+        return EXIT_OK
+    if args.show:
+        if not path.exists():
+            print("There is no voice print: `unknot enrol` makes one.")
+            return EXIT_OK
+        try:
+            voice_print = VoicePrint.load(path)
+        except VoiceError as error:
+            raise CommandError(str(error)) from None
+        words = sum(1 for label in voice_print.labels if label != "none")
+        print(f"{path}: made {voice_print.made}, {words} command words and"
+              f" {len(voice_print.labels) - words} parts of sentences")
+        return EXIT_OK
+    if args.words:
+        raise UsageError("a voice print is of the default command words only: leave out --words")
+    from coach.enrol import Enrolment
+
+    try:
+        enrolment = Enrolment(Recognizer())
+    except (NotInstalled, VoiceError) as error:
+        raise CommandError(str(error)) from None
+    if args.file:
+        _enrol_files(enrolment, [Path(name) for name in args.file])
+    else:
+        _enrol_live(args, enrolment)
+    voice_print = enrolment.voice_print()
+    try:
+        voice_print.save(path)
+    except OSError as error:
+        raise CommandError(f"the voice print cannot be saved to {path}: {error.strerror or error}") from None
+    words = enrolment.words_taken
+    print(f"Saved your voice print to {path}. Before it, {enrolment.heard_right} of your {words} command words"
+          " were heard right; `unknot listen`, `unknot run --voice` and the app now listen with it.")
+    return EXIT_OK
+
+
+def _enrol_files(enrolment: Enrolment, paths: list[Path]) -> None:
+    """Every utterance of the files in turn is the recording for the next prompt."""
+    from coach.voice import Listener, VoiceError, listen_file
+
+    listener = Listener(enrolment, answers=True)
+    for path in paths:
+        try:
+            listen_file(listener, path)
+        except VoiceError as error:
+            raise CommandError(str(error)) from None
+        if enrolment.problem is not None:
+            quiet_notice(f"unknot enrol: {path}: {enrolment.problem}")
+            enrolment.problem = None
+    if enrolment.left_out:
+        quiet_notice(f"unknot enrol: {enrolment.left_out} utterances after the last prompt's were left out")
+    if enrolment.prompt is not None:
+        raise CommandError(f"the files hold {len(enrolment.taken)} of the {len(enrolment.prompts)} recordings;"
+                           f' the next one is "{enrolment.prompt.text}" (the prompts, in order, are each'
+                           " command word twice and two sentences: see the README)")
+
+
+def _enrol_live(args: argparse.Namespace, enrolment: Enrolment) -> None:
+    from coach.audio import open_output
+    from coach.enrol import every_asking, take_recordings
+    from coach.microphone import DEAF_TAIL, Microphone
+    from coach.speech import Speech, SpeechError, SpeechSettings
+    from coach.voice import VoiceError
+
+    filter_stderr()
+    speech = Speech(_speech_settings(args))
+    try:
+        speech.prepare(every_asking(enrolment.recognizer.words), _progress("preparing speech"))
+    except SpeechError as error:
+        speech.close()
+        quiet_notice(f"unknot: no speech: {error}; read the prompts here")
+        speech = Speech(SpeechSettings(engine="silent"))
+    output, problem = open_output()
+    if problem:
+        quiet_notice(f"unknot: {problem}; read the prompts here")
+
+    def say(text: str) -> float:
+        sound = speech.sound(text)
+        now = time.monotonic()
+        if sound is None or not len(sound):
+            return now
+        at = output.first_slot(now)
+        output.play(sound, at)
+        return max(output.sounding_until(), at)
+
+    def show(text: str) -> None:
+        print(f"[{len(enrolment.taken) + 1}/{len(enrolment.prompts)}] {text}", flush=True)
+
+    print("Unknot learns your voice: say each word as you would in a session, once it has asked.", flush=True)
+    try:
+        with speech, Microphone(args.mic) as microphone:
+            assert microphone.stream is not None
+            take_recordings(enrolment, microphone.stream, say, show, DEAF_TAIL)
+    except VoiceError as error:
+        raise CommandError(f"{error}; nothing was saved") from None
+    except KeyboardInterrupt:
+        raise CommandError("stopped; nothing was saved") from None
+    finally:
+        output.close()
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -816,6 +949,8 @@ def build_parser() -> argparse.ArgumentParser:
     listening = argparse.ArgumentParser(add_help=False)
     listening.add_argument("--words", metavar="COMMAND=WORD[,WORD...]", action="append",
                            help="the words for a command, e.g. next=next,skip (may be given more than once)")
+    listening.add_argument("--no-voice-print", action="store_true",
+                           help="hear commands without your voice print (see `unknot enrol`)")
     listening.add_argument("--mic", metavar="NAME", help="the microphone whose name contains NAME (default: the "
                            "system's default input)")
 
@@ -842,6 +977,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", metavar="WAV", nargs="+",
                    help="16-bit PCM WAV files: print FILE<TAB>SECONDS<TAB>COMMAND for each command found")
     p.set_defaults(func=cmd_listen)
+
+    p = command("enrol", "teach the voice commands your voice: say each command word twice, and two sentences",
+                [speech, listening])
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--file", metavar="WAV", nargs="+",
+                      help="enrol from recordings instead: the prompts' answers in order, one utterance each")
+    form.add_argument("--show", action="store_true", help="say whether there is a voice print, and when it was made")
+    form.add_argument("--forget", action="store_true", help="delete the voice print: commands are heard without it")
+    p.set_defaults(func=cmd_enrol)
 
     p = command("voices", "list the speech engine's voices", [speech])
     p.set_defaults(func=cmd_voices)

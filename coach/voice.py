@@ -25,10 +25,12 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from coach.enrol import Likeness, VoicePrint
 
 RATE = 16000  # what the acoustic model was trained on
 COMMANDS = ("next", "back", "pause", "resume", "stop", "repeat")
@@ -174,7 +176,9 @@ def _model() -> tuple[Any, str]:
 class Recognizer:
     """One long-lived decoder for the command words; decides whole utterances."""
 
-    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> None:
+    def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS,
+                 voice_print: VoicePrint | None = None) -> None:
+        """`voice_print`: the speaker's own recordings (coach.enrol), heard with the classifier only."""
         ps, model = _model()
         config = ps.Config(
             hmm=os.path.join(model, "en-us"),
@@ -199,6 +203,11 @@ class Recognizer:
                 self.classifier = CommandClassifier()
         if self.classifier is None:
             self.decoder.add_allphone_file("phones", os.path.join(model, "en-us-phone.lm.bin"))
+        self.likeness: Likeness | None = None
+        if voice_print is not None and self.classifier is not None:
+            from coach.enrol import Likeness
+
+            self.likeness = Likeness(voice_print, self.classifier)
 
     def _decode(self, search: str, pcm: bytes) -> tuple[float, list[Any]]:
         self.decoder.activate_search(search)
@@ -243,8 +252,11 @@ class Recognizer:
         word = spoken[0].word.split("(")[0] if spoken else None
         cover = sum(s.end_frame - s.start_frame + 1 for s in spoken) / frames
         decoded = self.command_of[word] if word else None
-        chances = self.classifier.probabilities(pcm)
-        scores = {c: math.log(max(p, 1e-9)) + (DECODER_VOTE if c == decoded else 0.0) for c, p in chances.items()}
+        x = self.classifier.scaled(self.classifier.features(pcm))
+        chances = self.classifier.chances(x)
+        bonus = self.likeness.bonus(x) if self.likeness is not None else {}
+        scores = {c: math.log(max(p, 1e-9)) + (DECODER_VOTE if c == decoded else 0.0) + bonus.get(c, 0.0)
+                  for c, p in chances.items()}
         best = max(scores, key=scores.__getitem__)
         if best == NONE:
             return Verdict(None, word, seconds, cover, 0.0, "not a command", chances[NONE])
@@ -264,11 +276,13 @@ class RecognizerProcess:
     pocketsphinx holds Python's lock while it decodes, and the sound output's callback must not wait."""
 
     def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS, timeout: float = 30.0,
-                 lazy: bool = False) -> None:
+                 lazy: bool = False, voice_print: Path | None = None) -> None:
+        """`voice_print`: the file of the speaker's voice print (coach.enrol), read by the worker."""
         from coach.speech import end_worker
 
         self._timeout = timeout
-        self._proc = subprocess.Popen([sys.executable, "-m", "coach.decode_worker", json.dumps(words)],
+        extra = [str(voice_print)] if voice_print is not None else []
+        self._proc = subprocess.Popen([sys.executable, "-m", "coach.decode_worker", json.dumps(words), *extra],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         self._finalizer = weakref.finalize(self, end_worker, self._proc)
         self._command_of: dict[str, str] | None = None
@@ -475,15 +489,31 @@ class Endpointer:
         return b"".join(self._frames[:kept])
 
 
+class Decider(Protocol):
+    """What a Listener hands its utterances to: a Recognizer, a RecognizerProcess, or coach.enrol's Enrolment."""
+
+    @property
+    def command_of(self) -> Mapping[str, str]: ...
+
+    def decide(self, pcm: bytes, background: float | None = None) -> Verdict: ...
+
+    def check(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class Listener:
     """Cuts a stream into utterances with a voice-activity endpointer and decides each one.
 
     Feed it 16-bit mono PCM at RATE in any sizes. `deafen()` drops what is in progress: the caller
     uses it while the coach itself is sounding, so its own voice is never an utterance."""
 
-    def __init__(self, recognizer: Recognizer | RecognizerProcess, window: float = ENDPOINT_WINDOW,
-                 suppression: int = NOISE_SUPPRESSION) -> None:
+    def __init__(self, recognizer: Decider, window: float = ENDPOINT_WINDOW,
+                 suppression: int = NOISE_SUPPRESSION, answers: bool = False) -> None:
+        """`answers`: every utterance answers a prompt (coach.enrol), and is decided however long it is
+        and however soon it follows another."""
         self.recognizer = recognizer
+        self._answers = answers
         self._window = window
         self._endpointer = Endpointer(window)
         self._base = 0.0  # stream seconds where this endpointer's clock starts
@@ -552,6 +582,11 @@ class Listener:
         self._restart()
         return heard
 
+    @property
+    def in_utterance(self) -> bool:
+        """Someone is speaking: an utterance has begun and not yet ended."""
+        return self._endpointer.in_speech
+
     def background(self) -> float | None:
         """How loud the room is: the 10th percentile of the last BACKGROUND_SECONDS' frame levels
         (quiet between words and sentences, or the dips of noise and talk that never stop)."""
@@ -568,13 +603,13 @@ class Listener:
             # A knock, a rustle, a burst of hiss: no command, nor a sentence a command could end.
             self._record(Verdict(None, None, end - start, 0.0, 0.0, "no voice in it"))
             return []
-        follows = start - self._last_end < MIN_GAP
+        follows = start - self._last_end < MIN_GAP and not self._answers
         over_sound = any(a < end and start < b for a, b in self._sounded)
         if not over_sound:  # what is left of the coach's own voice is no sentence for a command to end
             self._last_end = end
         if follows:
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "follows other speech")
-        elif self._endpointer.cut_short:  # far too long for a command, even its loud core
+        elif self._endpointer.cut_short and not self._answers:  # far too long for a command, even its loud core
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "too long")
         else:
             verdict = self.recognizer.decide(pcm, self.background())

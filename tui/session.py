@@ -410,12 +410,17 @@ class SessionScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="voice", exit_on_error=False)
     def start_voice(self) -> None:
+        from coach.enrol import saved_print
         from coach.microphone import Microphone, VoiceControl, echo_for
         from coach.voice import Listener, RecognizerProcess, VoiceError, merge_words
 
         settings = self.unknot.settings
+        words = merge_words(settings.words)
+        voice_print, problem = saved_print(words)
+        if problem:
+            self.app.call_from_thread(self.unknot.say_once, problem[0].upper() + problem[1:] + ".")
         try:
-            listener = Listener(RecognizerProcess(merge_words(settings.words)))
+            listener = Listener(RecognizerProcess(words, voice_print=voice_print))
             output = self.output
             control = VoiceControl(listener, Microphone(settings.microphone),
                                    self.post_heard,
