@@ -549,9 +549,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
             voice_print = VoicePrint.load(path)
         except VoiceError as error:
             raise CommandError(str(error)) from None
-        words = sum(1 for label in voice_print.labels if label != "none")
-        print(f"{path}: made {voice_print.made}, {words} command words and"
-              f" {len(voice_print.labels) - words} parts of sentences")
+        print(f"{path}: made {voice_print.made}, of {len(voice_print.labels)} recordings of the command words")
         return EXIT_OK
     if args.words:
         raise UsageError("a voice print is of the default command words only: leave out --words")
@@ -570,7 +568,7 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         voice_print.save(path)
     except OSError as error:
         raise CommandError(f"the voice print cannot be saved to {path}: {error.strerror or error}") from None
-    words = enrolment.words_taken
+    words = len(enrolment.taken)
     print(f"Saved your voice print to {path}. Before it, {enrolment.heard_right} of your {words} command words"
           " were heard right; `unknot listen`, `unknot run --voice` and the app now listen with it.")
     return EXIT_OK
@@ -593,8 +591,8 @@ def _enrol_files(enrolment: Enrolment, paths: list[Path]) -> None:
         quiet_notice(f"unknot enrol: {enrolment.left_out} utterances after the last prompt's were left out")
     if enrolment.prompt is not None:
         raise CommandError(f"the files hold {len(enrolment.taken)} of the {len(enrolment.prompts)} recordings;"
-                           f' the next one is "{enrolment.prompt.text}" (the prompts, in order, are each'
-                           " command word twice and two sentences: see the README)")
+                           f' the next one is "{enrolment.prompt.text}" (the prompts, in order, are the'
+                           " command words twice over: see the README)")
 
 
 def _enrol_live(args: argparse.Namespace, enrolment: Enrolment) -> None:
@@ -978,7 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="16-bit PCM WAV files: print FILE<TAB>SECONDS<TAB>COMMAND for each command found")
     p.set_defaults(func=cmd_listen)
 
-    p = command("enrol", "teach the voice commands your voice: say each command word twice, and two sentences",
+    p = command("enrol", "teach the voice commands your voice: say each command word twice",
                 [speech, listening])
     form = p.add_mutually_exclusive_group()
     form.add_argument("--file", metavar="WAV", nargs="+",

@@ -2,12 +2,12 @@
 
 The classifier (coach.classifier) learned its words from synthetic voices, and hears mainly those;
 a person is further from them than any voice it was measured on. `unknot enrol` asks for each
-command word twice and for two short sentences, and keeps what the classifier reads of each
-recording. From then on every utterance gains, for each command, a bonus to its log-odds that grows
-with its likeness (the cosine of the classifier's scaled features) to the nearest of the speaker's
-own recordings of that command word: LIKENESS_WEIGHT times how far that likeness is above
-LIKENESS_FLOOR. The sentences do the same for "not a command". Both limits were chosen on the tune
-half of scripts/make_corpus.py's voices by scripts/bench_enrol.py, which measures the test half.
+command word twice, and keeps what the classifier reads of each recording. From then on every
+utterance gains, for each command, a bonus to its log-odds that grows with its likeness (the cosine
+of the classifier's scaled features) to the nearest of the speaker's own recordings of that
+command: LIKENESS_WEIGHT times how far that likeness is above LIKENESS_FLOOR. Both limits were chosen
+on the tune half of scripts/make_corpus.py's voices by scripts/bench_enrol.py, which measures the
+test half. (Two sentences read for "not a command", in the same way, changed no decision there.)
 """
 
 from __future__ import annotations
@@ -33,21 +33,17 @@ if TYPE_CHECKING:
 LIKENESS_WEIGHT = 20.0
 LIKENESS_FLOOR = 0.5
 TIMES = 2  # recordings of each command word
-# Read aloud for "not a command": what a person lying down might say, and none of the benchmark's.
-SENTENCES = ("my lower back feels tight today", "I am lying on the floor now")
-NONE = "none"  # as coach.classifier.NONE, without loading numpy's model code to name it
 
 
 @dataclass(frozen=True)
 class Prompt:
     text: str  # what the speaker is asked to say
-    label: str  # the command it is, or NONE
+    label: str  # the command it is
 
 
 def prompts(words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> list[Prompt]:
-    """Each word TIMES times, the words in turn so that no two in a row are the same, then the sentences."""
-    once = [Prompt(word, command) for command, chosen in words.items() for word in chosen]
-    return once * TIMES + [Prompt(text, NONE) for text in SENTENCES]
+    """Each word TIMES times, the words in turn so that no two in a row are the same."""
+    return [Prompt(word, command) for command, chosen in words.items() for word in chosen] * TIMES
 
 
 def voice_print_path() -> Path:
@@ -155,25 +151,21 @@ class Enrolment:
         index = len(self.taken)
         return self.prompts[index] if index < len(self.prompts) else None
 
-    @property
-    def words_taken(self) -> int:
-        return sum(1 for label, _ in self.taken if label != NONE)
-
     def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
         """Takes `pcm` for the current prompt, or sets `problem`. Never a command: nothing is obeyed."""
         prompt = self.prompt
         part = judged_part(pcm, background)
         seconds = len(part) / 2 / RATE
-        if prompt is None:  # the rest of the last sentence, or more than was asked for
+        if prompt is None:  # more than was asked for
             self.left_out += 1
             return Verdict(None, None, seconds, 0.0, 0.0, "after the last prompt")
-        if prompt.label != NONE and len(pcm) / 2 / RATE > MAX_SECONDS:
+        if len(pcm) / 2 / RATE > MAX_SECONDS:
             self.problem = f'that was longer than one word: say just "{prompt.text}"'
             return Verdict(None, None, seconds, 0.0, 0.0, "too long")
         if seconds < MIN_SECONDS:
             self.problem = f'that was too short to be "{prompt.text}": say it again'
             return Verdict(None, None, seconds, 0.0, 0.0, "too short")
-        if prompt.label != NONE and self.recognizer.decide(pcm, background).command == prompt.label:
+        if self.recognizer.decide(pcm, background).command == prompt.label:
             self.heard_right += 1
         self.problem = None
         self.taken.append((prompt.label, self.classifier.features(part)))
@@ -195,7 +187,6 @@ class Enrolment:
 
 PATIENCE = 8.0  # seconds of listening after a prompt before it is asked again
 TRIES = 3  # prompts for one recording before enrolment gives up
-SETTLE = 1.0  # seconds of quiet that end a sentence: it may hold pauses longer than a word's end
 
 
 class Blocks(Protocol):
@@ -204,8 +195,6 @@ class Blocks(Protocol):
 
 def asking(prompt: Prompt, again: bool = False) -> str:
     """What the coach says for a prompt."""
-    if prompt.label == NONE:
-        return f"{'Once more' if again else 'Now say after me'}: {prompt.text}."
     return f"{'Once more' if again else 'Say'}: {prompt.text}."
 
 
@@ -226,19 +215,18 @@ def take_recordings(enrolment: Enrolment, blocks: Blocks, say: Callable[[str], f
             show(text if attempt == 0 or enrolment.problem is None else f"{enrolment.problem}. {text}")
             enrolment.problem = None
             deaf_until = say(text) + deaf_tail
-            if _hear_one(listener, enrolment, blocks, deaf_until, settle=prompt.label == NONE):
+            if _hear_one(listener, enrolment, blocks, deaf_until):
                 break
         else:
             raise VoiceError(f'no recording of "{prompt.text}" after {TRIES} tries'
                              f" ({enrolment.problem or 'nothing was heard'})")
 
 
-def _hear_one(listener: Listener, enrolment: Enrolment, blocks: Blocks, deaf_until: float, settle: bool) -> bool:
-    """Feeds the microphone until the current prompt has its recording (and, for a sentence, until
-    the speaker has been quiet SETTLE seconds): True; or until a problem or PATIENCE passes: False."""
+def _hear_one(listener: Listener, enrolment: Enrolment, blocks: Blocks, deaf_until: float) -> bool:
+    """Feeds the microphone until the current prompt has its recording: True; or until a problem, or
+    PATIENCE seconds without one: False."""
     taken = len(enrolment.taken)
     listener.deafen()
-    quiet_since: float | None = None
     while True:
         try:
             block = blocks.read_block(timeout=PATIENCE + max(0.0, deaf_until - time.monotonic()))
@@ -252,13 +240,6 @@ def _hear_one(listener: Listener, enrolment: Enrolment, blocks: Blocks, deaf_unt
             continue
         listener.feed(pcm)
         if len(enrolment.taken) > taken:
-            if not settle:
-                return True
-            if listener.in_utterance:
-                quiet_since = None
-            elif quiet_since is None:
-                quiet_since = at
-            elif at - quiet_since >= SETTLE:
-                return True
-        elif enrolment.problem is not None or at - deaf_until > PATIENCE:
+            return True
+        if enrolment.problem is not None or at - deaf_until > PATIENCE:
             return False

@@ -582,11 +582,6 @@ class Listener:
         self._restart()
         return heard
 
-    @property
-    def in_utterance(self) -> bool:
-        """Someone is speaking: an utterance has begun and not yet ended."""
-        return self._endpointer.in_speech
-
     def background(self) -> float | None:
         """How loud the room is: the 10th percentile of the last BACKGROUND_SECONDS' frame levels
         (quiet between words and sentences, or the dips of noise and talk that never stop)."""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from coach import enrol
-from coach.enrol import NONE, Enrolment, Likeness, VoicePrint, prompts, voice_print_path
+from coach.enrol import Enrolment, Likeness, VoicePrint, prompts, voice_print_path
 from coach.voice import DEFAULT_WORDS, Listener, Recognizer, VoiceError, listen_file
 from tests.conftest import run_unknot
 from tests.test_voice import room, say, write
@@ -34,25 +34,24 @@ def recognizer() -> Recognizer:
     return Recognizer()
 
 
-def test_prompts_ask_for_every_command_word_twice_never_twice_in_a_row_then_the_sentences() -> None:
+def test_prompts_ask_for_every_command_word_twice_never_twice_in_a_row() -> None:
     asked = prompts()
     words = [w for chosen in DEFAULT_WORDS.values() for w in chosen]
-    assert sorted(p.text for p in asked if p.label != NONE) == sorted(words * 2)
-    assert all(DEFAULT_WORDS[p.label].count(p.text) == 1 for p in asked if p.label != NONE)
+    assert sorted(p.text for p in asked) == sorted(words * 2)
+    assert all(DEFAULT_WORDS[p.label].count(p.text) == 1 for p in asked)
     assert all(a.text != b.text for a, b in itertools.pairwise(asked))
-    assert [p.label for p in asked[-len(enrol.SENTENCES):]] == [NONE] * len(enrol.SENTENCES)
 
 
 def test_likeness_gives_a_class_its_bonus_only_above_the_floor() -> None:
     classifier = SimpleNamespace(mean=np.zeros(3), scale=np.ones(3), scaled=lambda f: f)
-    voice_print = VoicePrint(("stop", "stop", NONE), np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]), "2026-12-03")
+    voice_print = VoicePrint(("stop", "stop", "next"), np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]]), "2026-12-03")
     likeness = Likeness(voice_print, classifier)  # type: ignore[arg-type]
     same = likeness.bonus(np.array([0.0, 2.0, 0.0]))  # the second "stop", louder: the cosine ignores loudness
-    assert same == {"stop": pytest.approx(enrol.LIKENESS_WEIGHT * (1 - enrol.LIKENESS_FLOOR)), NONE: 0.0}
-    between = likeness.bonus(np.array([1.0, 0.0, 1.0]))  # cosine 0.71 with one "stop" and with the sentence
-    assert between["stop"] == pytest.approx(between[NONE])
+    assert same == {"stop": pytest.approx(enrol.LIKENESS_WEIGHT * (1 - enrol.LIKENESS_FLOOR)), "next": 0.0}
+    between = likeness.bonus(np.array([1.0, 0.0, 1.0]))  # cosine 0.71 with one "stop" and with the "next"
+    assert between["stop"] == pytest.approx(between["next"])
     assert 0 < between["stop"] < same["stop"]
-    assert likeness.bonus(np.array([-1.0, -1.0, 0.0])) == {"stop": 0.0, NONE: 0.0}
+    assert likeness.bonus(np.array([-1.0, -1.0, 0.0])) == {"stop": 0.0, "next": 0.0}
 
 
 def test_a_voice_print_made_for_other_features_is_refused() -> None:
@@ -63,7 +62,7 @@ def test_a_voice_print_made_for_other_features_is_refused() -> None:
 
 def test_a_voice_print_is_saved_whole_and_a_damaged_one_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "prints" / "print.npz"
-    made = VoicePrint(("next", NONE), np.arange(6, dtype=np.float32).reshape(2, 3), "2026-12-03")
+    made = VoicePrint(("next", "stop"), np.arange(6, dtype=np.float32).reshape(2, 3), "2026-12-03")
     made.save(path)
     back = VoicePrint.load(path)
     assert back.labels == made.labels and back.made == made.made
@@ -82,10 +81,9 @@ def test_enrolment_takes_one_recording_for_each_prompt_in_turn(recognizer: Recog
     listen_file(Listener(enrolment, answers=True), enrolment_recording(tmp_path / "enrol.wav"))
     assert enrolment.prompt is None and enrolment.left_out == 0
     assert [label for label, _ in enrolment.taken] == [p.label for p in prompts()]
-    assert enrolment.words_taken == 24
     assert enrolment.heard_right >= 18  # an espeak voice: the classifier was trained on such voices
     voice_print = enrolment.voice_print()
-    assert voice_print.features.shape == (26, recognizer.classifier.mean.shape[0])  # type: ignore[union-attr]
+    assert voice_print.features.shape == (24, recognizer.classifier.mean.shape[0])  # type: ignore[union-attr]
     # Each recording is its own word: a word's two recordings are nearer each other than to the others.
     units = voice_print.features / np.linalg.norm(voice_print.features, axis=1, keepdims=True)
     likeness = units[:12] @ units[12:24].T
@@ -99,7 +97,7 @@ def test_a_word_said_too_short_or_as_a_sentence_is_asked_for_again(recognizer: R
     assert enrolment.taken == [] and enrolment.problem == 'that was longer than one word: say just "next"'
     listen_file(listener, write(tmp_path / "next.wav", room(1.0, say("next", 150), 1.0)))
     assert [label for label, _ in enrolment.taken] == ["next"] and enrolment.problem is None
-    with pytest.raises(VoiceError, match="not finished: 1 of 26"):
+    with pytest.raises(VoiceError, match="not finished: 1 of 24"):
         enrolment.voice_print()
 
 
@@ -140,7 +138,7 @@ def test_unknot_enrol_from_a_file_then_listen_shows_and_forgets(tmp_path: Path) 
     assert "Saved your voice print" in done.stdout and "of your 24 command words were heard right" in done.stdout
     assert voice_print_path().exists()
     shown = run_unknot("enrol", "--show")
-    assert shown.returncode == 0 and "24 command words and 2 parts of sentences" in shown.stdout
+    assert shown.returncode == 0 and "of 24 recordings of the command words" in shown.stdout
 
     word = write(tmp_path / "again.wav", room(1.0, say("again", 150, "en-gb"), 1.0))
     heard = run_unknot("listen", "--file", str(word))
@@ -163,6 +161,6 @@ def test_unknot_enrol_says_what_is_missing_from_a_short_recording(tmp_path: Path
     short = write(tmp_path / "short.wav", room(1.0, say("next", 150), 1.0, say("skip", 150), 1.0))
     done = run_unknot("enrol", "--file", str(short))
     assert done.returncode == 1
-    assert 'the files hold 2 of the 26 recordings; the next one is "back"' in done.stderr
+    assert 'the files hold 2 of the 24 recordings; the next one is "back"' in done.stderr
     assert not voice_print_path().exists()  # nothing half made is kept
     assert run_unknot("enrol", "--words", "next=go").returncode == 2

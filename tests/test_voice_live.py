@@ -246,3 +246,41 @@ def test_ctrl_c_ends_a_voice_session_cleanly_and_its_workers_with_it(pulse: Puls
         time.sleep(3.0)  # the workers end when their stdin closes, killed after 2 s at most
         os.killpg(process.pid, 0)
         raise AssertionError("a worker outlived the session")
+
+
+def test_unknot_enrol_asks_aloud_hears_each_answer_and_never_its_own_prompts(pulse: PulseServer,
+                                                                             tmp_path: Path) -> None:
+    """The coach says each prompt into the room its microphone hears; the test answers after each."""
+    import re
+
+    from coach.enrol import prompts, voice_print_path
+
+    env = room_env(pulse)
+    answers = {p.text: write(tmp_path / f"{i}.wav", room(0.2, say(p.text, 160, "en-gb"), 0.2, seed=i))
+               for i, p in enumerate(prompts())}
+    asked: list[str] = []
+    with unknot("enrol", env=env) as (process, lines):
+        while process.poll() is None and len(asked) < 40:
+            waiting = len(asked)
+            end = time.monotonic() + 60
+            while len([line for line in lines.text() if line.startswith("[")]) == waiting:
+                if process.poll() is not None or time.monotonic() > end:
+                    break
+                time.sleep(0.05)
+            prompt_lines = [line for line in lines.text() if line.startswith("[")]
+            if len(prompt_lines) == waiting:
+                break
+            asked.append(prompt_lines[-1])
+            said = re.search(r"(?:Say|Once more): (.*)\.$", asked[-1])
+            assert said is not None, asked[-1]
+            time.sleep(1.0 + 0.07 * len(asked[-1]))  # the coach's prompt has been said, and its tail has passed
+            play(answers[said.group(1)], env)
+        assert process.wait(timeout=30) == 0, (lines.text(), process.stderr.read() if process.stderr else "")
+    stderr = process.stderr.read() if process.stderr else ""
+    assert "Traceback" not in stderr, stderr
+    # Each prompt asked once: neither a prompt of its own nor silence was taken as an answer.
+    assert [re.sub(r"^\[\d+/24\] ", "", line) for line in asked] == [f"Say: {p.text}." for p in prompts()]
+    saved = [line for line in lines.text() if line.startswith("Saved your voice print")]
+    assert saved and voice_print_path().exists()
+    heard = re.search(r"Before it, (\d+) of your 24", saved[0])
+    assert heard is not None and int(heard.group(1)) >= 18, saved  # its own words, not the coach's

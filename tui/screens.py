@@ -244,12 +244,40 @@ class SettingsScreen(AppScreen):
                 yield Input(words_text(s.words), id="words", placeholder="the defaults")
                 yield Label("Microphone (part of its name; empty: the default)")
                 yield Input(s.microphone or "", id="microphone")
+                yield Label("Your voice print (your own command words)")
+                with Horizontal(classes="row"):
+                    yield Static("", id="voice-print")
+                    yield Button("Teach it my voice", id="enrol")
+                    yield Button("Forget it", id="forget-print")
             yield Static("", id="settings-status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#voice", Select).focus()
         self.load_voices()
+        self.show_print()
+
+    def on_screen_resume(self) -> None:
+        self.show_print()
+
+    def show_print(self) -> None:
+        from tui.enrol import print_status
+
+        self.query_one("#voice-print", Static).update(print_status())
+
+    @on(Button.Pressed, "#enrol")
+    def _enrol(self) -> None:
+        from tui.enrol import EnrolScreen
+
+        self.app.push_screen(EnrolScreen())
+
+    @on(Button.Pressed, "#forget-print")
+    def _forget_print(self) -> None:
+        from coach.enrol import voice_print_path
+
+        voice_print_path().unlink(missing_ok=True)
+        self.show_print()
+        self.status("Your voice print is forgotten: commands are heard as any voice's.")
 
     @work(thread=True, exclusive=True, group="voices", exit_on_error=False)
     def load_voices(self) -> None:
