@@ -155,6 +155,21 @@ def check_classifier() -> Check:
                  f"speech embedding and a classifier of {len(classifier.classes) - 1} commands")
 
 
+def check_voice_print() -> Check:
+    from coach.enrol import VoicePrint, voice_print_path
+    from coach.voice import VoiceError
+
+    path = voice_print_path()
+    if not path.exists():
+        return Check("voice print", True, "none: `unknot enrol` teaches the voice commands your voice")
+    try:
+        made = VoicePrint.load(path).made
+    except VoiceError as error:
+        return Check("voice print", False, f"{error}; commands are heard without it",
+                     "`unknot enrol` makes a new one, or `unknot enrol --forget` deletes it")
+    return Check("voice print", True, f"made {made} ({path})")
+
+
 def check_history() -> Check:
     from coach.history import History, HistoryError, history_path
 
@@ -182,7 +197,7 @@ def check_settings() -> Check:
 
 def run_checks() -> list[Check]:
     return [check_speech(), check_espeak(), *check_devices(), check_recognizer(), check_classifier(), check_echo(),
-            check_history(), check_settings()]
+            check_voice_print(), check_history(), check_settings()]
 
 
 def report(checks: list[Check]) -> str:

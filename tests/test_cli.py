@@ -213,3 +213,15 @@ def test_doctor_says_a_fresh_history_and_settings_are_fine() -> None:
     lines = done.stdout.splitlines()
     assert any(line.startswith("ok") and "history" in line and "no sessions yet" in line for line in lines)
     assert any(line.startswith("ok") and "settings" in line and "the defaults" in line for line in lines)
+    assert any(line.split()[:3] == ["ok", "voice", "print"] and "unknot enrol" in line for line in lines)
+
+
+def test_doctor_reports_a_damaged_voice_print_with_its_fix(user_dirs: Path) -> None:
+    damaged = user_dirs / "data" / "unknot" / "voice-print.npz"
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(b"scratched")
+    done = run_unknot("doctor")
+    assert done.returncode == 1
+    assert any(line.startswith("FAIL") and "voice print" in line and "damaged" in line
+               for line in done.stdout.splitlines()), done.stdout
+    assert "unknot enrol --forget" in done.stdout and "Traceback" not in done.stderr
