@@ -106,7 +106,9 @@ class VoicePrint:
 class Likeness:
     """A voice print as the classifier scales its features: the bonus each class gets."""
 
-    def __init__(self, voice_print: VoicePrint, classifier: CommandClassifier) -> None:
+    def __init__(self, voice_print: VoicePrint, classifier: CommandClassifier, weight: float = LIKENESS_WEIGHT,
+                 floor: float = LIKENESS_FLOOR) -> None:
+        self.weight, self.floor = weight, floor
         if voice_print.features.shape[1] != classifier.mean.shape[0]:
             raise VoiceError("the voice print was made for another classifier; `unknot enrol` makes a new one")
         self.made = voice_print.made
@@ -120,7 +122,7 @@ class Likeness:
         out = {}
         for label in self.classes:
             nearest = float(cosines[self.labels == label].max())
-            out[label] = LIKENESS_WEIGHT * max(0.0, nearest - LIKENESS_FLOOR)
+            out[label] = self.weight * max(0.0, nearest - self.floor)
         return out
 
 

@@ -1,20 +1,20 @@
 """What a voice print (coach/enrol.py, `unknot enrol`) does for voices the classifier never heard.
 
     .venv/bin/python scripts/bench_enrol.py [--half test] [--families espeak other neural]
-        [--espeak-voices 12] [--seed 1] [--weight W] [--floor F]
+        [--espeak-voices 12] [--seed 1] [--limits WEIGHT:FLOOR ...]
 
 Each voice of the half, one at a time, is a speaker with a pitch of their own. They enrol as a person
 would with `unknot enrol`: each command word twice, at 140-200 words a minute over a quiet room
 (30 dB SNR), each recording fed to a Listener whose recognizer is an Enrolment, as the command does.
 Then the same speaker says each command word twice at each of 30, 20 and 10 dB SNR (72 clips, 110-230
 words a minute, pitch within 5 of their own, white, pink, brown or babble noise), and every one of
-make_corpus.NOT_COMMANDS once at one of those SNRs (46 clips). Each clip is heard twice, by one
-Recognizer: without the print and with it. A command clip is right when exactly its command is
-heard; a non-command clip is accepted when any command is heard.
+make_corpus.NOT_COMMANDS once at one of those SNRs (46 clips). Each clip is heard by one Recognizer
+without the print, and with it at each of `--limits` (coach/enrol.py's LIKENESS_WEIGHT and
+LIKENESS_FLOOR unless given). A command clip is right when exactly its command is heard; a
+non-command clip is accepted when any command is heard.
 
-`--half tune` is for choosing LIKENESS_WEIGHT and LIKENESS_FLOOR (`--weight`, `--floor` override
-them for one run): its Kokoro voices are the ones there that the shipped classifier never heard. The
-README's figures are from the test half, on which nothing was chosen.
+`--half tune` is for choosing those limits: its Kokoro voices are the ones there that the shipped
+classifier never heard. The README's figures are from the test half, on which nothing was chosen.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from coach import enrol  # noqa: E402
 from coach.voice import DEFAULT_WORDS, RATE, Heard, Listener, Recognizer  # noqa: E402
 
 SNRS = (30.0, 20.0, 10.0)
-CONDITIONS = ("without", "with the print")
 
 
 def clip(text: str, voice: str, rate: int, pitch: int, snr: float, kind: str, pick: random.Random,
@@ -59,8 +58,8 @@ def hear(listener: Listener, pcm: bytes) -> list[Heard]:
     return heard + listener.flush()
 
 
-def speaker(voice: str, recognizer: Recognizer, pick: random.Random, rng: np.random.Generator,
-            babble: list[np.ndarray]) -> tuple[dict[str, Counter[str]], int, int]:
+def speaker(voice: str, recognizer: Recognizer, limits: list[tuple[float, float]], pick: random.Random,
+            rng: np.random.Generator, babble: list[np.ndarray]) -> tuple[dict[str, Counter[str]], int, int]:
     """Outcomes by condition, and the command words heard right before the print, of how many."""
     pitch = pick.randint(20, 80)
     enrolment = enrol.Enrolment(recognizer)
@@ -74,17 +73,19 @@ def speaker(voice: str, recognizer: Recognizer, pick: random.Random, rng: np.ran
     voice_print = enrolment.voice_print()
     classifier = recognizer.classifier
     assert classifier is not None
-    likeness = {"without": None, "with the print": enrol.Likeness(voice_print, classifier)}
+    likeness: dict[str, enrol.Likeness | None] = {"without": None}
+    for weight, floor in limits:
+        likeness[f"{weight:g}:{floor:g}"] = enrol.Likeness(voice_print, classifier, weight, floor)
     # One listener a condition: each one's noise suppressor then hears the same clips in the same order.
-    listeners = {name: Listener(recognizer) for name in CONDITIONS}
+    listeners = {name: Listener(recognizer) for name in likeness}
     words = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws]
     jobs: list[tuple[str, str | None, float]] = [(w, c, snr) for snr in SNRS for w, c in words for _ in range(2)]
     jobs += [(t, None, pick.choice(SNRS)) for t in make_corpus.NOT_COMMANDS]
-    outcomes = {name: Counter[str]() for name in CONDITIONS}
+    outcomes = {name: Counter[str]() for name in likeness}
     for text, command, snr in jobs:
         pcm = clip(text, voice, pick.randint(110, 230), max(0, min(99, pitch + pick.randint(-5, 5))), snr,
                    pick.choice(make_corpus.NOISES), pick, rng, babble)
-        for name in CONDITIONS:
+        for name in likeness:
             recognizer.likeness = likeness[name]
             heard = hear(listeners[name], pcm)
             if command is None:
@@ -105,17 +106,21 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", choices=make_corpus.FAMILIES, default=list(make_corpus.FAMILIES))
     parser.add_argument("--espeak-voices", type=int, default=12, help="espeak-ng's voices drawn from the half")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--weight", type=float, default=enrol.LIKENESS_WEIGHT)
-    parser.add_argument("--floor", type=float, default=enrol.LIKENESS_FLOOR)
+    parser.add_argument("--limits", nargs="+", metavar="WEIGHT:FLOOR",
+                        default=[f"{enrol.LIKENESS_WEIGHT:g}:{enrol.LIKENESS_FLOOR:g}"])
     args = parser.parse_args()
-    enrol.LIKENESS_WEIGHT, enrol.LIKENESS_FLOOR = args.weight, args.floor
+    try:
+        limits = [(float(w), float(f)) for w, f in (item.split(":") for item in args.limits)]
+    except ValueError:
+        raise SystemExit("bench_enrol: --limits takes WEIGHT:FLOOR pairs, such as 20:0.5") from None
+    conditions = ["without"] + [f"{w:g}:{f:g}" for w, f in limits]
     pick = random.Random(args.seed)
     rng = np.random.default_rng(args.seed)
     recognizer = Recognizer()
     if recognizer.classifier is None:
         raise SystemExit("bench_enrol: the command classifier is not installed")
     started = time.monotonic()
-    print(f"half {args.half}, seed {args.seed}, weight {args.weight:g}, floor {args.floor:g}")
+    print(f"half {args.half}, seed {args.seed}; a voice print's likeness weight:floor {', '.join(conditions[1:])}")
     for family in args.families:
         chosen = make_corpus.voices(args.half, family)
         if family == "espeak":
@@ -124,19 +129,19 @@ def main() -> None:
             print(f"\n{family}: no voices installed in the {args.half} half")
             continue
         babble = [make_corpus.speak(t, pick.choice(chosen), 170, 50) for t in make_corpus.NOT_COMMANDS[24:]]
-        total = {name: Counter[str]() for name in CONDITIONS}
+        total = {name: Counter[str]() for name in conditions}
         before = taken = 0
         print(f"\n{family}: right of {12 * 2 * len(SNRS)} commands, non-commands accepted of"
-              f" {len(make_corpus.NOT_COMMANDS)}  ({' / '.join(CONDITIONS)})")
+              f" {len(make_corpus.NOT_COMMANDS)}  ({' / '.join(conditions)})")
         for voice in chosen:
-            outcomes, right, words = speaker(voice, recognizer, pick, rng, babble)
+            outcomes, right, words = speaker(voice, recognizer, limits, pick, rng, babble)
             before, taken = before + right, taken + words
-            for name in CONDITIONS:
+            for name in conditions:
                 total[name] += outcomes[name]
             print(f"  {voice:<28}" + "   ".join(f"{outcomes[n]['right']:>2} {outcomes[n]['accepted']:>2}"
-                                                for n in CONDITIONS) + f"   (enrolment words heard {right}/{words})",
+                                                for n in conditions) + f"   (enrolment words heard {right}/{words})",
                   flush=True)
-        for name in CONDITIONS:
+        for name in conditions:
             counts = total[name]
             n_commands = counts["right"] + counts["missed"]
             n_other = counts["accepted"] + counts["refused"]

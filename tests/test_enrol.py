@@ -13,7 +13,7 @@ import pytest
 
 from coach import enrol
 from coach.enrol import Enrolment, Likeness, VoicePrint, prompts, voice_print_path
-from coach.voice import DEFAULT_WORDS, Listener, Recognizer, VoiceError, listen_file
+from coach.voice import DEFAULT_WORDS, Listener, Recognizer, RecognizerProcess, VoiceError, listen_file
 from tests.conftest import run_unknot
 from tests.test_voice import room, say, write
 
@@ -103,7 +103,8 @@ def test_a_word_said_too_short_or_as_a_sentence_is_asked_for_again(recognizer: R
 
 def test_the_print_of_a_voice_the_classifier_hears_badly_brings_its_words_back(tmp_path: Path) -> None:
     """flite's slt (a recorded woman, in the benchmark's test half: the classifier never heard her)
-    enrols at one rate; her words said at two others are heard with the print and without it."""
+    enrols at one rate; her words said at two others are heard with the print and without it, and by
+    the decoder's worker process reading the saved print."""
     if shutil.which("flite") is None:
         pytest.skip("flite is not installed (scripts/setup installs it)")
 
@@ -115,8 +116,12 @@ def test_the_print_of_a_voice_the_classifier_hears_badly_brings_its_words_back(t
     taker = Listener(enrolment, answers=True)
     for prompt in prompts():
         listen_file(taker, slt(prompt.text, 165, 3))
+    voice_print = enrolment.voice_print()
+    voice_print.save(tmp_path / "print.npz")
+    worker = RecognizerProcess(voice_print=tmp_path / "print.npz")  # as `unknot run --voice` and the app hear
     results = {}
-    for name, recognizer in (("plain", Recognizer()), ("printed", Recognizer(voice_print=enrolment.voice_print()))):
+    for name, recognizer in (("plain", Recognizer()), ("printed", Recognizer(voice_print=voice_print)),
+                             ("in the worker", worker)):
         listener = Listener(recognizer)
         right = sum([h.command for h in listen_file(listener, slt(word, rate, i))] == [command]
                     for i, (word, command) in enumerate((w, c) for c, ws in DEFAULT_WORDS.items() for w in ws)
@@ -128,6 +133,8 @@ def test_the_print_of_a_voice_the_classifier_hears_badly_brings_its_words_back(t
     # Without the print 20 of her 24 words are heard, with it all 24; 6 and 5 of the 8 others refused.
     assert results["printed"][0] >= 23 and results["printed"][0] > results["plain"][0], results
     assert results["printed"][1] >= 5, results  # the print does not make everything a command
+    assert results["in the worker"] == results["printed"]
+    worker.close()
 
 
 def test_unknot_enrol_from_a_file_then_listen_shows_and_forgets(tmp_path: Path) -> None:
