@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from coach import enrol
-from coach.enrol import Enrolment, Likeness, VoicePrint, prompts, voice_print_path
+from coach.enrol import Enrolment, Likeness, VoicePrint, prompts, take_recordings, voice_print_path
 from coach.voice import DEFAULT_WORDS, Listener, Recognizer, RecognizerProcess, VoiceError, listen_file
 from tests.conftest import run_unknot
 from tests.test_voice import room, say, write
@@ -171,3 +172,58 @@ def test_unknot_enrol_says_what_is_missing_from_a_short_recording(tmp_path: Path
     assert 'the files hold 2 of the 24 recordings; the next one is "back"' in done.stderr
     assert not voice_print_path().exists()  # nothing half made is kept
     assert run_unknot("enrol", "--words", "next=go").returncode == 2
+
+
+class Room:
+    """A microphone that hears each prompt the coach says, then the answer the test gives to it,
+    in 30 ms blocks stamped on a made-up clock."""
+
+    def __init__(self, answer: Callable[[str], np.ndarray | None]) -> None:
+        self.answer = answer
+        self.blocks: list[tuple[bytes, float]] = []
+        self.clock = 100.0
+        self.asked: list[str] = []
+
+    def say(self, text: str) -> float:
+        self.asked.append(text)
+        prompt = say(text, 170, "en-us")
+        self._hear(prompt)
+        spoken_until = self.clock
+        reply = self.answer(text)
+        self._hear(np.concatenate([np.zeros(int(0.5 * 16000)), reply]) if reply is not None else np.zeros(0))
+        self._hear(np.zeros(9 * 16000))  # then quiet, longer than enrolment's patience
+        return spoken_until
+
+    def _hear(self, samples: np.ndarray) -> None:
+        pcm = np.clip(np.round(room(samples, seed=len(self.blocks))), -32768, 32767).astype("<i2").tobytes()
+        step = 960
+        for offset in range(0, len(pcm) - step + 1, step):
+            self.clock += step / 2 / 16000
+            self.blocks.append((pcm[offset:offset + step], self.clock))
+
+    def read_block(self, timeout: float | None = None) -> tuple[bytes, float] | None:
+        return self.blocks.pop(0) if self.blocks else None
+
+
+def test_take_recordings_never_takes_the_coachs_own_prompt_and_asks_again_when_unanswered(
+        recognizer: Recognizer) -> None:
+    words = iter([w for chosen in DEFAULT_WORDS.values() for w in chosen] * 2)
+    silent_once = {"Say: pause."}
+
+    def answer(text: str) -> np.ndarray | None:
+        if text in silent_once:  # no answer the first time: it asks again
+            silent_once.discard(text)
+            return None
+        return say(next(words), 160, "en-gb")
+
+    heard = Room(answer)
+    enrolment = Enrolment(recognizer)
+    take_recordings(enrolment, heard, heard.say, lambda text: None, deaf_tail=0.35)
+    assert heard.asked[4:7] == ["Say: pause.", "Once more: pause.", "Say: wait."]
+    assert len(heard.asked) == 25 and enrolment.prompt is None
+    assert enrolment.heard_right >= 20  # each recording is the speaker's word, not the coach's "Say: ..."
+
+    mute = Room(lambda text: None)
+    with pytest.raises(VoiceError, match=r'no recording of "next" after 3 tries \(nothing was heard\)'):
+        take_recordings(Enrolment(recognizer), mute, mute.say, lambda text: None)
+    assert mute.asked == ["Say: next.", "Once more: next.", "Once more: next."]
