@@ -131,7 +131,7 @@ def test_the_print_of_a_voice_the_classifier_hears_badly_brings_its_words_back(t
             ("my knee is sore", "breathe in slowly", "that feels better", "neck", "okay", "rest", "good",
              "is it time yet")))
         results[name] = (right, refused)
-    # Without the print 20 of her 24 words are heard, with it all 24; 6 and 5 of the 8 others refused.
+    # Without the print 20 of her 24 words are heard, with it all 24; 6 of the 8 others refused with it and without.
     assert results["printed"][0] >= 23 and results["printed"][0] > results["plain"][0], results
     assert results["printed"][1] >= 5, results  # the print does not make everything a command
     assert results["in the worker"] == results["printed"]

@@ -53,6 +53,7 @@ class HelpScreen(ModalScreen[None]):
            v voice commands on/off · m mute · + and - speech rate · d when to see a doctor
 [b]Voice[/]    say "next", "back", "pause", "resume", "stop" or "repeat" on its own,
            after a moment of quiet; the coach's own voice is never heard as a command.
+           In settings, "Teach it my voice": say each command word twice, to be heard better.
 
 Editing: e on a built-in routine copies it into your routines folder first. The file opens in
 $EDITOR; when you close it, it is checked and the list is reloaded.
