@@ -551,8 +551,6 @@ def cmd_enrol(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         print(f"{path}: made {voice_print.made}, of {len(voice_print.labels)} recordings of the command words")
         return EXIT_OK
-    if args.words:
-        raise UsageError("a voice print is of the default command words only: leave out --words")
     from coach.enrol import Enrolment
 
     try:
@@ -944,13 +942,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print {"routine", "duration", "cues"} as JSON')
     p.set_defaults(func=cmd_plan)
 
-    listening = argparse.ArgumentParser(add_help=False)
+    microphone = argparse.ArgumentParser(add_help=False)
+    microphone.add_argument("--mic", metavar="NAME", help="the microphone whose name contains NAME (default: the "
+                            "system's default input)")
+    listening = argparse.ArgumentParser(add_help=False, parents=[microphone])
     listening.add_argument("--words", metavar="COMMAND=WORD[,WORD...]", action="append",
                            help="the words for a command, e.g. next=next,skip (may be given more than once)")
     listening.add_argument("--no-voice-print", action="store_true",
                            help="hear commands without your voice print (see `unknot enrol`)")
-    listening.add_argument("--mic", metavar="NAME", help="the microphone whose name contains NAME (default: the "
-                           "system's default input)")
 
     p = command("run", "a spoken session in the terminal: space pause, n next, b back, r repeat, q stop",
                 [library, speech, listening])
@@ -977,7 +976,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_listen)
 
     p = command("enrol", "teach the voice commands your voice: say each command word twice",
-                [speech, listening])
+                [speech, microphone])
     form = p.add_mutually_exclusive_group()
     form.add_argument("--file", metavar="WAV", nargs="+",
                       help="enrol from recordings instead: the prompts' answers in order, one utterance each")
