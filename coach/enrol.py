@@ -109,8 +109,9 @@ class Likeness:
     """A voice print as the classifier scales its features: the bonus each class gets."""
 
     def __init__(self, voice_print: VoicePrint, classifier: CommandClassifier, weight: float = LIKENESS_WEIGHT,
-                 floor: float = LIKENESS_FLOOR) -> None:
-        self.weight, self.floor = weight, floor
+                 floor: float = LIKENESS_FLOOR, veto: float | None = None) -> None:
+        """`veto`: a command less like the speaker's own recordings of it than this is refused."""
+        self.weight, self.floor, self.veto = weight, floor, veto
         if voice_print.features.shape[1] != classifier.mean.shape[0]:
             raise VoiceError("the voice print was made for another classifier; `unknot enrol` makes a new one")
         self.made = voice_print.made
@@ -118,14 +119,17 @@ class Likeness:
         self.classes = sorted(set(voice_print.labels))
         self._units = _unit(np.stack([classifier.scaled(f) for f in voice_print.features]))
 
+    def nearest(self, x: np.ndarray) -> dict[str, float]:
+        """For each class, the likeness of scaled features `x` to the nearest of its recordings."""
+        cosines = self._units @ _unit(x[None, :])[0]
+        return {label: float(cosines[self.labels == label].max()) for label in self.classes}
+
     def bonus(self, x: np.ndarray) -> dict[str, float]:
         """Log-odds to add to each class for an utterance of scaled features `x`."""
-        cosines = self._units @ _unit(x[None, :])[0]
-        out = {}
-        for label in self.classes:
-            nearest = float(cosines[self.labels == label].max())
-            out[label] = self.weight * max(0.0, nearest - self.floor)
-        return out
+        return {label: self.weight * max(0.0, near - self.floor) for label, near in self.nearest(x).items()}
+
+    def refuses(self, command: str, x: np.ndarray) -> bool:
+        return self.veto is not None and self.nearest(x).get(command, 1.0) < self.veto
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

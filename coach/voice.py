@@ -260,6 +260,8 @@ class Recognizer:
         best = max(scores, key=scores.__getitem__)
         if best == NONE:
             return Verdict(None, word, seconds, cover, 0.0, "not a command", chances[NONE])
+        if self.likeness is not None and self.likeness.refuses(best, x):
+            return Verdict(None, word, seconds, cover, 0.0, "not like the speaker's own", chances[best])
         if best != decoded:
             word = self.words[best][0]
         return Verdict(best, word, seconds, cover, 0.0, "command", chances[best])

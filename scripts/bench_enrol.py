@@ -10,7 +10,8 @@ Then the same speaker says each command word twice at each of 30, 20 and 10 dB S
 words a minute, pitch within 5 of their own, white, pink, brown or babble noise), and every one of
 make_corpus.NOT_COMMANDS once at one of those SNRs (46 clips). Each clip is heard by one Recognizer
 without the print, and with it at each of `--limits` (coach/enrol.py's LIKENESS_WEIGHT and
-LIKENESS_FLOOR unless given). A command clip is right when exactly its command is heard; a
+LIKENESS_FLOOR unless given; a third number refuses a command less like the speaker's own recordings
+of it than that). A command clip is right when exactly its command is heard; a
 non-command clip is accepted when any command is heard.
 
 `--half tune` is for choosing those limits: its Kokoro voices are the ones there that the shipped
@@ -58,7 +59,7 @@ def hear(listener: Listener, pcm: bytes) -> list[Heard]:
     return heard + listener.flush()
 
 
-def speaker(voice: str, recognizer: Recognizer, limits: list[tuple[float, float]], pick: random.Random,
+def speaker(voice: str, recognizer: Recognizer, limits: list[tuple[float, float, float | None]], pick: random.Random,
             rng: np.random.Generator, babble: list[np.ndarray]) -> tuple[dict[str, Counter[str]], int, int]:
     """Outcomes by condition, and the command words heard right before the print, of how many."""
     pitch = pick.randint(20, 80)
@@ -74,8 +75,8 @@ def speaker(voice: str, recognizer: Recognizer, limits: list[tuple[float, float]
     classifier = recognizer.classifier
     assert classifier is not None
     likeness: dict[str, enrol.Likeness | None] = {"without": None}
-    for weight, floor in limits:
-        likeness[f"{weight:g}:{floor:g}"] = enrol.Likeness(voice_print, classifier, weight, floor)
+    for weight, floor, veto in limits:
+        likeness[label(weight, floor, veto)] = enrol.Likeness(voice_print, classifier, weight, floor, veto)
     # One listener a condition: each one's noise suppressor then hears the same clips in the same order.
     listeners = {name: Listener(recognizer) for name in likeness}
     words = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws]
@@ -96,6 +97,10 @@ def speaker(voice: str, recognizer: Recognizer, limits: list[tuple[float, float]
     return outcomes, enrolment.heard_right, len(enrolment.taken)
 
 
+def label(weight: float, floor: float, veto: float | None) -> str:
+    return f"{weight:g}:{floor:g}" + (f":{veto:g}" if veto is not None else "")
+
+
 def percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
@@ -106,14 +111,15 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", choices=make_corpus.FAMILIES, default=list(make_corpus.FAMILIES))
     parser.add_argument("--espeak-voices", type=int, default=12, help="espeak-ng's voices drawn from the half")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--limits", nargs="+", metavar="WEIGHT:FLOOR",
+    parser.add_argument("--limits", nargs="+", metavar="WEIGHT:FLOOR[:VETO]",
                         default=[f"{enrol.LIKENESS_WEIGHT:g}:{enrol.LIKENESS_FLOOR:g}"])
     args = parser.parse_args()
     try:
-        limits = [(float(w), float(f)) for w, f in (item.split(":") for item in args.limits)]
-    except ValueError:
-        raise SystemExit("bench_enrol: --limits takes WEIGHT:FLOOR pairs, such as 20:0.5") from None
-    conditions = ["without"] + [f"{w:g}:{f:g}" for w, f in limits]
+        limits = [(float(parts[0]), float(parts[1]), float(parts[2]) if len(parts) > 2 else None)
+                  for parts in (item.split(":") for item in args.limits)]
+    except (ValueError, IndexError):
+        raise SystemExit("bench_enrol: --limits takes WEIGHT:FLOOR or WEIGHT:FLOOR:VETO, such as 40:0.55") from None
+    conditions = ["without"] + [label(*limit) for limit in limits]
     pick = random.Random(args.seed)
     rng = np.random.default_rng(args.seed)
     recognizer = Recognizer()
