@@ -554,14 +554,17 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     from coach.enrol import Enrolment
 
     try:
-        enrolment = Enrolment(Recognizer())
+        enrolment = Enrolment(Recognizer(), in_order=bool(args.file))
     except (NotInstalled, VoiceError) as error:
         raise CommandError(str(error)) from None
     if args.file:
         _enrol_files(enrolment, [Path(name) for name in args.file])
     else:
         _enrol_live(args, enrolment)
-    voice_print = enrolment.voice_print()
+    try:
+        voice_print = enrolment.voice_print()
+    except VoiceError as error:
+        raise CommandError(f"{error}; nothing was saved") from None
     try:
         voice_print.save(path)
     except OSError as error:
@@ -578,17 +581,18 @@ def _enrol_files(enrolment: Enrolment, paths: list[Path]) -> None:
 
     listener = Listener(enrolment, answers=True)
     for path in paths:
+        passed = len(enrolment.passed)
         try:
             listen_file(listener, path)
         except VoiceError as error:
             raise CommandError(str(error)) from None
-        if enrolment.problem is not None:
-            quiet_notice(f"unknot enrol: {path}: {enrolment.problem}")
-            enrolment.problem = None
+        for prompt, problem in enrolment.passed[passed:]:
+            quiet_notice(f'unknot enrol: {path}: the answer to "{prompt.text}" is not used: {problem.split(":")[0]}')
     if enrolment.left_out:
         quiet_notice(f"unknot enrol: {enrolment.left_out} utterances after the last prompt's were left out")
     if enrolment.prompt is not None:
-        raise CommandError(f"the files hold {len(enrolment.taken)} of the {len(enrolment.prompts)} recordings;"
+        raise CommandError(f"the files hold {len(enrolment.taken) + len(enrolment.passed)} of the"
+                           f" {len(enrolment.prompts)} answers;"
                            f' the next one is "{enrolment.prompt.text}" (the prompts, in order, are the'
                            " command words twice over: see the README)")
 

@@ -24,7 +24,18 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from coach.voice import DEFAULT_WORDS, MAX_SECONDS, MIN_SECONDS, RATE, Listener, Verdict, VoiceError, judged_part
+from coach.voice import (
+    DEFAULT_WORDS,
+    MAX_SECONDS,
+    MIN_PITCHED,
+    MIN_SECONDS,
+    RATE,
+    Listener,
+    Verdict,
+    VoiceError,
+    judged_part,
+    pitched_frames,
+)
 
 if TYPE_CHECKING:
     from coach.classifier import CommandClassifier
@@ -139,24 +150,30 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 class Enrolment:
     """Takes one recording for each prompt in turn. It stands in for the recognizer of a Listener, so
-    each recording is cut from the stream exactly as a command would be, and judged on the same part."""
+    each recording is cut from the stream exactly as a command would be, and judged on the same part.
 
-    def __init__(self, recognizer: Recognizer) -> None:
+    Live, a recording that cannot be used leaves its prompt to be asked again. From files (`in_order`),
+    every utterance is the answer to the next prompt, so one that cannot be used passes its prompt by
+    (in `passed`), and the answers after it keep their words."""
+
+    def __init__(self, recognizer: Recognizer, in_order: bool = False) -> None:
         if recognizer.classifier is None:
             raise VoiceError("a voice print needs the command classifier, which hears only the default words")
         self.recognizer = recognizer
         self.classifier = recognizer.classifier
         self.command_of = recognizer.command_of
         self.prompts = prompts(recognizer.words)
+        self.in_order = in_order
         self.taken: list[tuple[str, np.ndarray]] = []
+        self.passed: list[tuple[Prompt, str]] = []  # with in_order: prompts whose answer could not be used
         self.problem: str | None = None  # why the last recording was not taken: the speaker says it again
         self.heard_right = 0  # command words the recognizer got right before this print
         self.left_out = 0  # utterances after the last prompt
 
     @property
     def prompt(self) -> Prompt | None:
-        """What the speaker is to say now; None when every prompt has its recording."""
-        index = len(self.taken)
+        """What the speaker is to say now; None when every prompt has had its answer."""
+        index = len(self.taken) + len(self.passed)
         return self.prompts[index] if index < len(self.prompts) else None
 
     def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
@@ -168,20 +185,29 @@ class Enrolment:
             self.left_out += 1
             return Verdict(None, None, seconds, 0.0, 0.0, "after the last prompt")
         if len(pcm) / 2 / RATE > MAX_SECONDS:
-            self.problem = f'that was longer than one word: say just "{prompt.text}"'
-            return Verdict(None, None, seconds, 0.0, 0.0, "too long")
+            return self._unusable(prompt, f'that was longer than one word: say just "{prompt.text}"', seconds)
         if seconds < MIN_SECONDS:
-            self.problem = f'that was too short to be "{prompt.text}": say it again'
-            return Verdict(None, None, seconds, 0.0, 0.0, "too short")
+            return self._unusable(prompt, f'that was too short to be "{prompt.text}": say it again', seconds)
+        if pitched_frames(part) < MIN_PITCHED:
+            return self._unusable(prompt, f'no voice was heard in that: say "{prompt.text}" again', seconds)
         if self.recognizer.decide(pcm, background).command == prompt.label:
             self.heard_right += 1
         self.problem = None
         self.taken.append((prompt.label, self.classifier.features(part)))
         return Verdict(None, None, seconds, 0.0, 0.0, "enrolled")
 
+    def _unusable(self, prompt: Prompt, problem: str, seconds: float) -> Verdict:
+        self.problem = problem
+        if self.in_order:
+            self.passed.append((prompt, problem))
+        return Verdict(None, None, seconds, 0.0, 0.0, "not used")
+
     def voice_print(self) -> VoicePrint:
         if self.prompt is not None:
             raise VoiceError(f"the voice print is not finished: {len(self.taken)} of {len(self.prompts)} recordings")
+        missing = sorted(set(p.label for p in self.prompts) - {label for label, _ in self.taken})
+        if missing:
+            raise VoiceError(f"no recording of {', '.join(missing)} could be used")
         labels = tuple(label for label, _ in self.taken)
         return VoicePrint(labels, np.stack([f for _, f in self.taken]).astype(np.float32),
                           datetime.date.today().isoformat())

@@ -512,8 +512,8 @@ class Listener:
 
     def __init__(self, recognizer: Decider, window: float = ENDPOINT_WINDOW,
                  suppression: int = NOISE_SUPPRESSION, answers: bool = False) -> None:
-        """`answers`: every utterance answers a prompt (coach.enrol), and is decided however long it is
-        and however soon it follows another."""
+        """`answers`: every utterance answers a prompt (coach.enrol), and is decided however long or
+        short it is and however soon it follows another: the decider judges it."""
         self.recognizer = recognizer
         self._answers = answers
         self._window = window
@@ -596,7 +596,7 @@ class Listener:
     def _finish(self, pcm: bytes) -> list[Heard]:
         start = self._base + self._endpointer.start
         end = self._base + self._endpointer.end
-        if self._endpointer.voiced < MIN_VOICED or pitched_frames(pcm) < MIN_PITCHED:
+        if not self._answers and (self._endpointer.voiced < MIN_VOICED or pitched_frames(pcm) < MIN_PITCHED):
             # A knock, a rustle, a burst of hiss: no command, nor a sentence a command could end.
             self._record(Verdict(None, None, end - start, 0.0, 0.0, "no voice in it"))
             return []

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_commands.py [--per-word 6] [--snr 30 20 10 5] [--stream-minutes 20]
         [--neural-stream-minutes 20] [--stream-snr 30] [--room-seconds 60] [--room-dbfs -55]
-        [--seed 1] [--out DIR] [--half test]
+        [--seed 1] [--out DIR] [--half test] [--voice-print FILE]
 
 Everything is synthesised at run time with scripts/make_corpus.py, from the "test" half of its
 voices only (the decision limits in coach/voice.py were chosen on the "tune" half, and the command
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import make_corpus  # noqa: E402
 
+from coach.enrol import VoicePrint  # noqa: E402
 from coach.library import BUILT_IN, load_library  # noqa: E402
 from coach.plan import SilentDurations, compile_plan  # noqa: E402
 from coach.voice import COMMANDS, DEFAULT_WORDS, RATE, Heard, Listener, Recognizer, listen_file, read_wav  # noqa: E402
@@ -329,7 +330,11 @@ def main() -> None:
     parser.add_argument("--half", choices=["test", "tune"], default="test",
                         help="tune: the voices limits are chosen on (and the classifier trained on); "
                              "the figures that count are the test half's")
+    parser.add_argument("--voice-print", type=Path, metavar="FILE",
+                        help="hear with this voice print (unknot enrol's file): what one person's print does to"
+                             " the streams of other voices, such as a television's")
     args = parser.parse_args()
+    voice_print = VoicePrint.load(args.voice_print) if args.voice_print else None
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="unknot-bench-commands-") as temp:
         out = args.out or Path(temp) / "corpus"
@@ -353,7 +358,9 @@ def main() -> None:
             sys.exit(f"make_corpus.py failed:\n{stderr}")
         print(f"corpus: {stdout.strip()}; it and the stream ready after {time.perf_counter() - began:.0f} s")
         clips = read_clips(out)
-        recognizer = Recognizer()
+        recognizer = Recognizer(voice_print=voice_print)
+        if voice_print is not None:
+            print(f"with the voice print {args.voice_print} (made {voice_print.made})")
         right = accuracy(recognizer, clips, args.snr)
         median, p95 = latency(recognizer, clips, args.snr)
         right_family: dict[str, float] = {}

@@ -165,11 +165,32 @@ def test_unknot_enrol_from_a_file_then_listen_shows_and_forgets(tmp_path: Path) 
     assert "no voice print to forget" in run_unknot("enrol", "--forget").stdout
 
 
+def test_from_files_an_answer_that_cannot_be_used_passes_its_prompt_by_and_the_rest_keep_their_words(
+        recognizer: Recognizer, tmp_path: Path) -> None:
+    parts: list[np.ndarray | float] = [1.0]
+    for i, prompt in enumerate(prompts()):
+        hiss = np.random.default_rng(i).normal(0, 3000, int(0.4 * 16000)).astype(np.float32)
+        parts += [hiss if prompt.text == "skip" and i < 12 else say(prompt.text, 160, "en-gb"), 1.0]
+    recording = write(tmp_path / "enrol.wav", room(*parts, seed=5))
+    enrolment = Enrolment(recognizer, in_order=True)
+    listen_file(Listener(enrolment, answers=True), recording)
+    assert [(p.text, problem) for p, problem in enrolment.passed] == [
+        ("skip", 'no voice was heard in that: say "skip" again')]
+    labels = [p.label for p in prompts()]
+    assert [label for label, _ in enrolment.taken] == labels[:1] + labels[2:]
+    assert enrolment.heard_right >= 18  # each answer under its own word, not shifted by one
+
+    done = run_unknot("enrol", "--file", str(recording))
+    assert done.returncode == 0, done.stderr
+    assert 'the answer to "skip" is not used: no voice was heard in that' in done.stderr
+    assert "of your 23 command words were heard right" in done.stdout
+
+
 def test_unknot_enrol_says_what_is_missing_from_a_short_recording(tmp_path: Path) -> None:
     short = write(tmp_path / "short.wav", room(1.0, say("next", 150), 1.0, say("skip", 150), 1.0))
     done = run_unknot("enrol", "--file", str(short))
     assert done.returncode == 1
-    assert 'the files hold 2 of the 24 recordings; the next one is "back"' in done.stderr
+    assert 'the files hold 2 of the 24 answers; the next one is "back"' in done.stderr
     assert not voice_print_path().exists()  # nothing half made is kept
     assert run_unknot("enrol", "--words", "next=go").returncode == 2
 
