@@ -515,8 +515,10 @@ def _listen_live(args: argparse.Namespace, listener: Listener) -> int:
         with Microphone(args.mic) as microphone:
             stream = microphone.stream
             assert stream is not None
+            likeness = getattr(listener.recognizer, "likeness", None)
+            own = f", with your voice print of {likeness.made}" if likeness is not None else ""
             quiet_notice(f"unknot: listening on {microphone.name} for: "
-                         + ", ".join(sorted(listener.recognizer.command_of)) + " (Ctrl-C to stop)")
+                         + ", ".join(sorted(listener.recognizer.command_of)) + f"{own} (Ctrl-C to stop)")
             started = time.monotonic()
             while (block := stream.read_block()) is not None:
                 for heard in listener.feed(block[0]):

@@ -284,3 +284,9 @@ def test_unknot_enrol_asks_aloud_hears_each_answer_and_never_its_own_prompts(pul
     assert saved and voice_print_path().exists()
     heard = re.search(r"Before it, (\d+) of your 24", saved[0])
     assert heard is not None and int(heard.group(1)) >= 18, saved  # its own words, not the coach's
+    with unknot("listen", env=env) as (listening, _):
+        time.sleep(2.0)  # the recognizer loads
+        listening.send_signal(signal.SIGINT)
+        assert listening.wait(timeout=10) == 0
+    notice = listening.stderr.read() if listening.stderr else ""
+    assert f"with your voice print of {time.strftime('%Y-%m-%d')}" in notice, notice
