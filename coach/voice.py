@@ -50,6 +50,9 @@ PREROLL = 0.1  # seconds kept from before the start, where a word's first conson
 ENDPOINT_WINDOW = 0.4  # seconds of quiet that end an utterance: a spoken comma is shorter
 ENDPOINT_RATIO = 0.9  # share of that window that must be unvoiced
 TAIL = 0.1  # seconds kept after the last voiced frame, where a word's last consonant is
+# Seconds of quiet after which the utterance so far is decided ahead: if the quiet lasts the window
+# out, that verdict is the answer, and the decode's time is not added to the wait for it.
+AHEAD = 0.15
 NOISE_SUPPRESSION = 2  # WebRTC's level, 0-4: 2 helped most at 10 dB on the tune half; 3-4 blur "stop"
 
 # Decision limits, chosen on the "tune" half of the voices of scripts/make_corpus.py and measured on
@@ -481,6 +484,19 @@ class Endpointer:
         """What was being said when the stream ended, if anything."""
         return self._utterance() if self.in_speech else None
 
+    @property
+    def quiet_frames(self) -> int:
+        """Frames since the utterance's last voiced one (0 outside an utterance)."""
+        return self._count - self._last_voiced if self.in_speech else 0
+
+    def so_far(self) -> tuple[bytes, float] | None:
+        """What the utterance would be, and its voiced seconds, if it ended now; None when it has
+        outrun the frames kept."""
+        kept = min(self._count, self._last_voiced + self._tail)
+        if kept > len(self._frames):
+            return None
+        return b"".join(self._frames[:kept]), (self._last_voiced - self._first_voiced) * self._frame
+
     def _utterance(self) -> bytes:
         self.in_speech = False
         self._recent.clear()
@@ -492,7 +508,8 @@ class Endpointer:
 
 
 class Decider(Protocol):
-    """What a Listener hands its utterances to: a Recognizer, a RecognizerProcess, or coach.enrol's Enrolment."""
+    """What a Listener hands its utterances to: a Recognizer, a RecognizerProcess, or coach.enrol's Enrolment.
+    decide() may be asked about an utterance that then goes on (see Listener's `ahead`)."""
 
     @property
     def command_of(self) -> Mapping[str, str]: ...
@@ -511,11 +528,15 @@ class Listener:
     uses it while the coach itself is sounding, so its own voice is never an utterance."""
 
     def __init__(self, recognizer: Decider, window: float = ENDPOINT_WINDOW,
-                 suppression: int = NOISE_SUPPRESSION, answers: bool = False) -> None:
+                 suppression: int = NOISE_SUPPRESSION, answers: bool = False, ahead: bool = True) -> None:
         """`answers`: every utterance answers a prompt (coach.enrol), and is decided however long or
-        short it is and however soon it follows another: the decider judges it."""
+        short it is and however soon it follows another: the decider judges it. `ahead`: an utterance
+        may be decided AHEAD seconds into the quiet after it, before it has ended (never with
+        `answers`); a decider that keeps what it is given must be run without."""
         self.recognizer = recognizer
         self._answers = answers
+        self._ahead_frames = max(1, round(AHEAD / FRAME)) if ahead and not answers else 0
+        self._ahead: tuple[bytes, Verdict] | None = None  # an utterance decided before it ended
         self._window = window
         self._endpointer = Endpointer(window)
         self._base = 0.0  # stream seconds where this endpointer's clock starts
@@ -547,6 +568,7 @@ class Listener:
 
     def _restart(self) -> None:
         self._endpointer = Endpointer(self._window)
+        self._ahead = None
         self._base = self.position
 
     def feed(self, pcm: bytes, over_sound: bool = False) -> list[Heard]:
@@ -570,7 +592,21 @@ class Listener:
             utterance = self._endpointer.process(frame)
             if utterance is not None:
                 heard.extend(self._finish(utterance))
+            elif self._ahead_frames and self._endpointer.quiet_frames == self._ahead_frames:
+                self._decide_ahead()
         return heard
+
+    def _decide_ahead(self) -> None:
+        """Decides the utterance so far, as _finish would, when it could be a command."""
+        found = self._endpointer.so_far()
+        if found is None:
+            return
+        pcm, voiced = found
+        start = self._base + self._endpointer.start
+        if (voiced < MIN_VOICED or len(pcm) / 2 / RATE > MAX_SECONDS or start - self._last_end < MIN_GAP
+                or pitched_frames(pcm) < MIN_PITCHED):
+            return  # _finish will not ask, or (over MAX_SECONDS) the room's level then may change the answer
+        self._ahead = (pcm, self.recognizer.decide(pcm, self.background()))
 
     def flush(self) -> list[Heard]:
         """The end of the stream: decide what was still being said."""
@@ -608,8 +644,11 @@ class Listener:
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "follows other speech")
         elif self._endpointer.cut_short and not self._answers:  # far too long for a command, even its loud core
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "too long")
+        elif self._ahead is not None and self._ahead[0] == pcm:
+            verdict = self._ahead[1]
         else:
             verdict = self.recognizer.decide(pcm, self.background())
+        self._ahead = None
         if over_sound and verdict.command is not None and 0.0 < verdict.confidence < MIN_OVER_SOUND:
             # (0.0 is no probability at all: the phone loop judged, without the classifier)
             verdict = replace(verdict, command=None, reason="unsure over the coach")

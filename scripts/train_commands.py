@@ -101,7 +101,7 @@ def heard(text: str, voice: str, speed: float, pick: random.Random, rng: np.rand
     padded = np.concatenate([np.zeros(int(lead * RATE)), speech, np.zeros(int(0.8 * RATE))])
     mixed = make_corpus.mix(padded, pick.choice(make_corpus.NOISES), pick.choice(SNRS), rng, babble)
     keeper = Keeper()
-    listener = Listener(keeper)  # type: ignore[arg-type]
+    listener = Listener(keeper, ahead=False)  # type: ignore[arg-type]
     pcm = np.clip(np.round(mixed), -32768, 32767).astype("<i2").tobytes()
     spans = listener.feed(pcm) + listener.flush()
     end = lead + len(speech) / RATE

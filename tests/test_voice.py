@@ -538,3 +538,44 @@ def test_the_training_script_writes_weights_the_classifier_reads(tmp_path: Path)
     assert sorted(trained.classes) == sorted([*voice.COMMANDS, classifier.NONE])
     chances = trained.probabilities(np.clip(room(0.3, say("stop"), 0.3), -32768, 32767).astype("<i2").tobytes())
     assert abs(sum(chances.values()) - 1) < 1e-5
+
+
+class Counts(Nods):
+    """Nods, and remembers what it was asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[bytes] = []
+
+    def decide(self, pcm: bytes, background: float | None = None) -> voice.Verdict:
+        self.asked.append(pcm)
+        return super().decide(pcm, background)
+
+
+def test_a_word_is_decided_ahead_in_the_quiet_after_it_and_obeyed_only_when_the_quiet_ends() -> None:
+    counts = Counts()
+    listener = Listener(counts, suppression=0)  # type: ignore[arg-type]
+    pcm = np.clip(room(1.0, say("next"), 1.0), -32768, 32767).astype("<i2").tobytes()
+    step = int(0.03 * RATE) * 2
+    asked_at = heard_at = None
+    for offset in range(0, len(pcm), step):
+        heard = listener.feed(pcm[offset : offset + step])
+        if counts.asked and asked_at is None:
+            asked_at = listener.position
+        if heard:
+            heard_at = listener.position
+            break
+    assert asked_at is not None and heard_at is not None
+    assert len(counts.asked) == 1  # decided once, ahead, and that answer used
+    # Asked AHEAD into the quiet, obeyed only once the whole window was quiet.
+    assert heard_at - asked_at >= voice.ENDPOINT_WINDOW * voice.ENDPOINT_RATIO - voice.AHEAD - 0.05
+
+
+def test_an_answer_given_ahead_is_dropped_when_the_speaker_goes_on() -> None:
+    counts = Counts()
+    listener = Listener(counts, suppression=0)  # type: ignore[arg-type]
+    # "next", a comma's pause longer than AHEAD and shorter than the window, and more words.
+    pcm = np.clip(room(1.0, say("next"), 0.25, say("bring your knee up"), 1.0), -32768, 32767)
+    heard = listener.feed(pcm.astype("<i2").tobytes()) + listener.flush()
+    assert len(counts.asked) == 2  # "next" alone, ahead, then the whole utterance, which ended
+    assert len(counts.asked[1]) > len(counts.asked[0]) and counts.asked[1].startswith(counts.asked[0][:3200])
+    assert len(heard) == 1 and heard[0].end - heard[0].start > 1.0  # what was obeyed is the whole
