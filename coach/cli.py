@@ -28,7 +28,7 @@ from coach.safety import load_red_flags
 
 if TYPE_CHECKING:  # numpy and the audio stack load only for the commands that make sound
     from coach.audio import SoundOutput
-    from coach.enrol import Enrolment
+    from coach.enrol import Enrolment, VoicePrint
     from coach.history import History, Record
     from coach.microphone import VoiceControl
     from coach.progress import RoutineChange
@@ -380,10 +380,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     # usage error once speech is ready.
     decoder = None
     if args.voice:
+        from coach.enrol import voice_print_path
         from coach.voice import RecognizerProcess
 
         words = _words(args)
-        decoder = RecognizerProcess(words, lazy=True, voice_print=_voice_print(args, words))
+        own = voice_print_path() if _voice_print(args, words) is not None else None  # the worker reads it
+        decoder = RecognizerProcess(words, lazy=True, voice_print=own)
     routine, speech, plan, notices = _spoken(args, speak=not args.no_voice, meanwhile=keeper.start)
     listener, missing = _ready(lambda: decoder) if decoder is not None else (None, None)
     if missing:
@@ -436,16 +438,16 @@ def _words(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
         raise UsageError(str(error)) from None
 
 
-def _voice_print(args: argparse.Namespace, words: dict[str, tuple[str, ...]]) -> Path | None:
+def _voice_print(args: argparse.Namespace, words: dict[str, tuple[str, ...]]) -> VoicePrint | None:
     """The saved voice print to listen with, unless --no-voice-print; a notice when it cannot be used."""
     from coach.enrol import saved_print
 
     if args.no_voice_print:
         return None
-    path, problem = saved_print(words)
+    voice_print, problem = saved_print(words)
     if problem:
         quiet_notice(f"unknot: {problem}")
-    return path
+    return voice_print
 
 
 def _ready(make: Callable[[], Recognizer | RecognizerProcess]) -> tuple[Listener | None, str | None]:
@@ -482,11 +484,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from coach.voice import Recognizer, VoiceError, listen_file
 
     def recognizer() -> Recognizer:
-        from coach.enrol import VoicePrint
-
         words = _words(args)
-        path = _voice_print(args, words)
-        return Recognizer(words, VoicePrint.load(path) if path is not None else None)
+        return Recognizer(words, _voice_print(args, words))
 
     listener, missing = _ready(recognizer)
     if listener is None:
@@ -532,7 +531,7 @@ def _listen_live(args: argparse.Namespace, listener: Listener) -> int:
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
-    from coach.enrol import VoicePrint, voice_print_path
+    from coach.enrol import saved, voice_print_path
     from coach.voice import NotInstalled, Recognizer, VoiceError
 
     path = voice_print_path()
@@ -544,14 +543,14 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         print(f"Forgot your voice print ({path}).")
         return EXIT_OK
     if args.show:
-        if not path.exists():
-            print("There is no voice print: `unknot enrol` makes one.")
-            return EXIT_OK
         try:
-            voice_print = VoicePrint.load(path)
+            shown = saved()
         except VoiceError as error:
             raise CommandError(str(error)) from None
-        print(f"{path}: made {voice_print.made}, of {len(voice_print.labels)} recordings of the command words")
+        if shown is None:
+            print("There is no voice print: `unknot enrol` makes one.")
+            return EXIT_OK
+        print(f"{path}: made {shown.made}, of {len(shown.labels)} recordings of the command words")
         return EXIT_OK
     from coach.enrol import Enrolment
 
@@ -601,31 +600,17 @@ def _enrol_files(enrolment: Enrolment, paths: list[Path]) -> None:
 
 def _enrol_live(args: argparse.Namespace, enrolment: Enrolment) -> None:
     from coach.audio import open_output
-    from coach.enrol import every_asking, take_recordings
+    from coach.enrol import prompt_speech, speaker, take_recordings
     from coach.microphone import DEAF_TAIL, Microphone
-    from coach.speech import Speech, SpeechError, SpeechSettings
     from coach.voice import VoiceError
 
     filter_stderr()
-    speech = Speech(_speech_settings(args))
-    try:
-        speech.prepare(every_asking(enrolment.recognizer.words), _progress("preparing speech"))
-    except SpeechError as error:
-        speech.close()
-        quiet_notice(f"unknot: no speech: {error}; read the prompts here")
-        speech = Speech(SpeechSettings(engine="silent"))
+    speech, problem = prompt_speech(_speech_settings(args), enrolment.recognizer.words, _progress("preparing speech"))
+    if problem:
+        quiet_notice(f"unknot: {problem}; read the prompts here")
     output, problem = open_output()
     if problem:
         quiet_notice(f"unknot: {problem}; read the prompts here")
-
-    def say(text: str) -> float:
-        sound = speech.sound(text)
-        now = time.monotonic()
-        if sound is None or not len(sound):
-            return now
-        at = output.first_slot(now)
-        output.play(sound, at)
-        return max(output.sounding_until(), at)
 
     def show(text: str) -> None:
         print(f"[{len(enrolment.taken) + 1}/{len(enrolment.prompts)}] {text}", flush=True)
@@ -634,7 +619,7 @@ def _enrol_live(args: argparse.Namespace, enrolment: Enrolment) -> None:
     try:
         with speech, Microphone(args.mic) as microphone:
             assert microphone.stream is not None
-            take_recordings(enrolment, microphone.stream, say, show, DEAF_TAIL)
+            take_recordings(enrolment, microphone.stream, speaker(speech, output), show, DEAF_TAIL)
     except VoiceError as error:
         raise CommandError(f"{error}; nothing was saved") from None
     except KeyboardInterrupt:

@@ -156,18 +156,17 @@ def check_classifier() -> Check:
 
 
 def check_voice_print() -> Check:
-    from coach.enrol import VoicePrint, voice_print_path
+    from coach.enrol import saved, voice_print_path
     from coach.voice import VoiceError
 
-    path = voice_print_path()
-    if not path.exists():
-        return Check("voice print", True, "none: `unknot enrol` teaches the voice commands your voice")
     try:
-        made = VoicePrint.load(path).made
+        voice_print = saved()
     except VoiceError as error:
         return Check("voice print", False, f"{error}; commands are heard without it",
                      "`unknot enrol` makes a new one, or `unknot enrol --forget` deletes it")
-    return Check("voice print", True, f"made {made} ({path})")
+    if voice_print is None:
+        return Check("voice print", True, "none: `unknot enrol` teaches the voice commands your voice")
+    return Check("voice print", True, f"made {voice_print.made} ({voice_print_path()})")
 
 
 def check_history() -> Check:

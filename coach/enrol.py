@@ -38,7 +38,9 @@ from coach.voice import (
 )
 
 if TYPE_CHECKING:
+    from coach.audio import SoundOutput
     from coach.classifier import CommandClassifier
+    from coach.speech import Speech, SpeechSettings
     from coach.voice import Recognizer
 
 # Chosen on the tune half as the most commands right less twice the non-commands accepted: 40 and
@@ -65,19 +67,23 @@ def voice_print_path() -> Path:
     return platformdirs.user_data_path("unknot") / "voice-print.npz"
 
 
-def saved_print(words: Mapping[str, tuple[str, ...]]) -> tuple[Path | None, str | None]:
-    """The saved voice print's path when it is there and readable and the words are the default ones
-    (it is of those), and why it is not used when it is there but cannot be."""
+def saved() -> VoicePrint | None:
+    """The saved voice print, or None when there is none. Raises VoiceError when it cannot be read."""
     path = voice_print_path()
-    if not path.exists():
+    return VoicePrint.load(path) if path.exists() else None
+
+
+def saved_print(words: Mapping[str, tuple[str, ...]]) -> tuple[VoicePrint | None, str | None]:
+    """The saved voice print to listen with, when there is one, it can be read and the words are the
+    default ones (it is of those); and why it is not used when it is there but cannot be."""
+    if not voice_print_path().exists():
         return None, None
     if dict(words) != DEFAULT_WORDS:
         return None, "your voice print is of the default command words, and these are others: not used"
     try:
-        VoicePrint.load(path)
+        return saved(), None
     except VoiceError as error:
         return None, f"{error}; listening without it"
-    return path, None
 
 
 @dataclass(frozen=True)
@@ -137,10 +143,13 @@ class Likeness:
 
     def bonus(self, x: np.ndarray) -> dict[str, float]:
         """Log-odds to add to each class for an utterance of scaled features `x`."""
-        return {label: self.weight * max(0.0, near - self.floor) for label, near in self.nearest(x).items()}
+        return self.bonus_for(self.nearest(x))
 
-    def refuses(self, command: str, x: np.ndarray) -> bool:
-        return self.veto is not None and self.nearest(x).get(command, 1.0) < self.veto
+    def bonus_for(self, nearest: dict[str, float]) -> dict[str, float]:
+        return {label: self.weight * max(0.0, near - self.floor) for label, near in nearest.items()}
+
+    def refuses(self, command: str, nearest: dict[str, float]) -> bool:
+        return self.veto is not None and nearest.get(command, 1.0) < self.veto
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -217,6 +226,35 @@ class Enrolment:
 
     def close(self) -> None:
         self.recognizer.close()
+
+
+def prompt_speech(settings: SpeechSettings, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[Speech, str | None]:
+    """The coach's voice with every prompt rendered; the silent engine, and why, when it cannot speak."""
+    from coach.speech import Speech, SpeechError, SpeechSettings
+
+    speech = Speech(settings)
+    try:
+        speech.prepare(every_asking(words), progress)
+    except SpeechError as error:
+        speech.close()
+        return Speech(SpeechSettings(engine="silent")), f"no speech: {error}"
+    return speech, None
+
+
+def speaker(speech: Speech, output: SoundOutput) -> Callable[[str], float]:
+    """take_recordings' `say`: plays a prompt at once, and gives the monotonic time its sound ends."""
+
+    def say(text: str) -> float:
+        sound = speech.sound(text)
+        now = time.monotonic()
+        if sound is None or not len(sound):
+            return now
+        at = output.first_slot(now)
+        output.play(sound, at)
+        return max(output.sounding_until(), at)
+
+    return say
 
 
 PATIENCE = 8.0  # seconds of listening after a prompt before it is asked again

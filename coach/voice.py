@@ -257,13 +257,14 @@ class Recognizer:
         decoded = self.command_of[word] if word else None
         x = self.classifier.scaled(self.classifier.features(pcm))
         chances = self.classifier.chances(x)
-        bonus = self.likeness.bonus(x) if self.likeness is not None else {}
+        nearest = self.likeness.nearest(x) if self.likeness is not None else {}
+        bonus = self.likeness.bonus_for(nearest) if self.likeness is not None else {}
         scores = {c: math.log(max(p, 1e-9)) + (DECODER_VOTE if c == decoded else 0.0) + bonus.get(c, 0.0)
                   for c, p in chances.items()}
         best = max(scores, key=scores.__getitem__)
         if best == NONE:
             return Verdict(None, word, seconds, cover, 0.0, "not a command", chances[NONE])
-        if self.likeness is not None and self.likeness.refuses(best, x):
+        if self.likeness is not None and self.likeness.refuses(best, nearest):
             return Verdict(None, word, seconds, cover, 0.0, "not like the speaker's own", chances[best])
         if best != decoded:
             word = self.words[best][0]
@@ -602,11 +603,20 @@ class Listener:
         if found is None:
             return
         pcm, voiced = found
-        start = self._base + self._endpointer.start
-        if (voiced < MIN_VOICED or len(pcm) / 2 / RATE > MAX_SECONDS or start - self._last_end < MIN_GAP
-                or pitched_frames(pcm) < MIN_PITCHED):
+        if len(pcm) / 2 / RATE > MAX_SECONDS or self._refusal(pcm, voiced, self._base + self._endpointer.start):
             return  # _finish will not ask, or (over MAX_SECONDS) the room's level then may change the answer
         self._ahead = (pcm, self.recognizer.decide(pcm, self.background()))
+
+    def _refusal(self, pcm: bytes, voiced: float, start: float) -> str | None:
+        """Why an utterance is no command whatever it says, or None."""
+        if self._answers:
+            return None
+        if voiced < MIN_VOICED or pitched_frames(pcm) < MIN_PITCHED:
+            # A knock, a rustle, a burst of hiss: no command, nor a sentence a command could end.
+            return "no voice in it"
+        if start - self._last_end < MIN_GAP:
+            return "follows other speech"
+        return None
 
     def flush(self) -> list[Heard]:
         """The end of the stream: decide what was still being said."""
@@ -632,16 +642,15 @@ class Listener:
     def _finish(self, pcm: bytes) -> list[Heard]:
         start = self._base + self._endpointer.start
         end = self._base + self._endpointer.end
-        if not self._answers and (self._endpointer.voiced < MIN_VOICED or pitched_frames(pcm) < MIN_PITCHED):
-            # A knock, a rustle, a burst of hiss: no command, nor a sentence a command could end.
-            self._record(Verdict(None, None, end - start, 0.0, 0.0, "no voice in it"))
+        refusal = self._refusal(pcm, self._endpointer.voiced, start)
+        if refusal == "no voice in it":
+            self._record(Verdict(None, None, end - start, 0.0, 0.0, refusal))
             return []
-        follows = start - self._last_end < MIN_GAP and not self._answers
         over_sound = any(a < end and start < b for a, b in self._sounded)
         if not over_sound:  # what is left of the coach's own voice is no sentence for a command to end
             self._last_end = end
-        if follows:
-            verdict = Verdict(None, None, end - start, 0.0, 0.0, "follows other speech")
+        if refusal is not None:
+            verdict = Verdict(None, None, end - start, 0.0, 0.0, refusal)
         elif self._endpointer.cut_short and not self._answers:  # far too long for a command, even its loud core
             verdict = Verdict(None, None, end - start, 0.0, 0.0, "too long")
         elif self._ahead is not None and self._ahead[0] == pcm:

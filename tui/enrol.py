@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -23,16 +22,14 @@ INTRO = ("The coach asks for each command word twice. Say each one as you would 
 
 def print_status() -> str:
     """One line on the saved voice print, for the settings screen."""
-    from coach.enrol import VoicePrint, voice_print_path
+    from coach.enrol import saved
     from coach.voice import VoiceError
 
-    path = voice_print_path()
-    if not path.exists():
-        return "none yet"
     try:
-        return f"made {VoicePrint.load(path).made}"
+        voice_print = saved()
     except VoiceError as error:
         return str(error)
+    return f"made {voice_print.made}" if voice_print is not None else "none yet"
 
 
 class EnrolScreen(AppScreen):
@@ -64,9 +61,9 @@ class EnrolScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="enrol", exit_on_error=False)
     def enrol(self) -> None:
-        from coach.enrol import Enrolment, every_asking, take_recordings, voice_print_path
+        from coach.enrol import Enrolment, prompt_speech, speaker, take_recordings, voice_print_path
         from coach.microphone import DEAF_TAIL, Microphone
-        from coach.speech import Speech, SpeechError, SpeechSettings
+        from coach.speech import SpeechSettings
         from coach.voice import NotInstalled, Recognizer, VoiceError
 
         call = self.app.call_from_thread
@@ -74,26 +71,13 @@ class EnrolScreen(AppScreen):
         output = None
         try:
             enrolment = Enrolment(Recognizer())
-            speech = Speech(SpeechSettings(engine=self.unknot.speech_engine(), voice=s.voice, rate=s.rate,
-                                           volume=s.volume))
-            try:
-                speech.prepare(every_asking(enrolment.recognizer.words))
-            except SpeechError as error:
-                speech.close()
-                call(self.status, f"No speech ({error}): read each prompt here.")
-                speech = Speech(SpeechSettings(engine="silent"))
+            speech, problem = prompt_speech(SpeechSettings(engine=self.unknot.speech_engine(), voice=s.voice,
+                                                           rate=s.rate, volume=s.volume), enrolment.recognizer.words)
+            if problem:
+                call(self.status, f"{problem[0].upper()}{problem[1:]}: read each prompt here.")
             output, problem = self.unknot.output_factory()
             if problem:
                 call(self.status, f"{problem}: read each prompt here.")
-
-            def say(text: str) -> float:
-                sound = speech.sound(text)
-                now = time.monotonic()
-                if sound is None or not len(sound) or output is None:
-                    return now
-                at = output.first_slot(now)
-                output.play(sound, at)
-                return max(output.sounding_until(), at)
 
             def show(text: str) -> None:
                 call(self.show, f"[{len(enrolment.taken) + 1}/{len(enrolment.prompts)}]  {text}")
@@ -103,7 +87,7 @@ class EnrolScreen(AppScreen):
                 if self._stopping.is_set():
                     return
                 assert microphone.stream is not None
-                take_recordings(enrolment, microphone.stream, say, show, DEAF_TAIL)
+                take_recordings(enrolment, microphone.stream, speaker(speech, output), show, DEAF_TAIL)
             enrolment.voice_print().save(voice_print_path())
         except (NotInstalled, VoiceError, OSError) as error:
             if not self._stopping.is_set():

@@ -410,7 +410,7 @@ class SessionScreen(AppScreen):
 
     @work(thread=True, exclusive=True, group="voice", exit_on_error=False)
     def start_voice(self) -> None:
-        from coach.enrol import saved_print
+        from coach.enrol import saved_print, voice_print_path
         from coach.microphone import Microphone, VoiceControl, echo_for
         from coach.voice import Listener, RecognizerProcess, VoiceError, merge_words
 
@@ -420,7 +420,8 @@ class SessionScreen(AppScreen):
         if problem:
             self.app.call_from_thread(self.unknot.say_once, problem[0].upper() + problem[1:] + ".")
         try:
-            listener = Listener(RecognizerProcess(words, voice_print=voice_print))
+            own = voice_print_path() if voice_print is not None else None  # the worker reads it
+            listener = Listener(RecognizerProcess(words, voice_print=own))
             output = self.output
             control = VoiceControl(listener, Microphone(settings.microphone),
                                    self.post_heard,
