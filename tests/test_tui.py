@@ -291,6 +291,9 @@ async def test_settings_are_checked_applied_and_saved(mine: Path) -> None:
         await pilot.press("s")
         screen = app.screen
         assert isinstance(screen, SettingsScreen)
+        await pilot.pause(0.2)
+        # Opening the screen changes nothing: no "Saved.", no file written
+        assert text_of(app, "#settings-status") == "" and not settings_path().exists()
         rate = screen.query_one("#rate", Input)
         rate.value = "400"
         await rate.action_submit()

@@ -308,6 +308,8 @@ class SettingsScreen(AppScreen):
         except ValueError as error:
             self.status(str(error), error=True)
             return
+        if settings == self.unknot.settings:  # a widget reporting the value it was given, as the Select on mount
+            return
         self.unknot.change_settings(settings)
         self.status("Saved.")
 
