@@ -180,8 +180,9 @@ class Recognizer:
     """One long-lived decoder for the command words; decides whole utterances."""
 
     def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS,
-                 voice_print: VoicePrint | None = None) -> None:
-        """`voice_print`: the speaker's own recordings (coach.enrol), heard with the classifier only."""
+                 voice_print: VoicePrint | None = None, weights: Path | None = None) -> None:
+        """`voice_print`: the speaker's own recordings (coach.enrol), heard with the classifier only.
+        `weights`: the classifier's, where not the shipped ones (scripts/train_commands.py --out)."""
         ps, model = _model()
         config = ps.Config(
             hmm=os.path.join(model, "en-us"),
@@ -203,7 +204,7 @@ class Recognizer:
             from coach.classifier import CommandClassifier
 
             with contextlib.suppress(NotInstalled):  # then the phone loop judges, as for words of one's own
-                self.classifier = CommandClassifier()
+                self.classifier = CommandClassifier(weights)
         if self.classifier is None:
             self.decoder.add_allphone_file("phones", os.path.join(model, "en-us-phone.lm.bin"))
         self.likeness: Likeness | None = None

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_commands.py [--per-word 6] [--snr 30 20 10 5] [--stream-minutes 20]
         [--neural-stream-minutes 20] [--stream-snr 30] [--room-seconds 60] [--room-dbfs -55]
-        [--seed 1] [--out DIR] [--half test] [--voice-print FILE]
+        [--seed 1] [--out DIR] [--half test] [--voice-print FILE] [--weights shipped FILE ...]
 
 Everything is synthesised at run time with scripts/make_corpus.py, from the "test" half of its
 voices only (the decision limits in coach/voice.py were chosen on the "tune" half, and the command
@@ -337,20 +337,27 @@ def main() -> None:
     parser.add_argument("--voice-print", type=Path, metavar="FILE",
                         help="hear with this voice print (unknot enrol's file): what one person's print does to"
                              " the streams of other voices, such as a television's")
+    parser.add_argument("--weights", nargs="+", default=["shipped"], metavar="FILE",
+                        help="the command classifier's weights (scripts/train_commands.py --out; shipped: the"
+                             " app's own); with several, each is measured on the same clips and streams")
     args = parser.parse_args()
     voice_print = VoicePrint.load(args.voice_print) if args.voice_print else None
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="unknot-bench-commands-") as temp:
         out = args.out or Path(temp) / "corpus"
-        # The corpora are made in other processes while this one speaks the stream and decodes: the
-        # other families' voices (flite and festival, and the neural voices, where installed:
-        # nearer a person than espeak) are synthesised while the first family's clips are decoded.
+        # The corpora are made in other processes while this one speaks the stream: the other
+        # families' voices (flite and festival, and the neural voices, where installed: nearer a
+        # person than espeak) are synthesised meanwhile.
         maker = start_corpus(out, args.per_word, args.snr, args.seed, half=args.half)
         others = {family: out.parent / f"{out.name}-{family}" for family in ("other", "neural")}
         makers = {family: start_corpus(folder, args.per_word, args.snr, args.seed, family, args.half)
                   for family, folder in others.items()}
         try:
-            pcm, spoken, counts = build_stream(args.stream_minutes, args.stream_snr, args.seed, args.half)
+            stream = build_stream(args.stream_minutes, args.stream_snr, args.seed, args.half)
+            neural_stream = None
+            if args.neural_stream_minutes > 0 and make_corpus.voices(args.half, "neural"):
+                neural_stream = build_stream(args.neural_stream_minutes, args.stream_snr, args.seed, args.half,
+                                             "neural")
         except BaseException:
             for process in [maker, *makers.values()]:
                 process.kill()
@@ -360,33 +367,47 @@ def main() -> None:
             for process in makers.values():
                 process.kill()
             sys.exit(f"make_corpus.py failed:\n{stderr}")
-        print(f"corpus: {stdout.strip()}; it and the stream ready after {time.perf_counter() - began:.0f} s")
+        print(f"corpus: {stdout.strip()}")
         clips = read_clips(out)
-        recognizer = Recognizer(voice_print=voice_print)
-        if voice_print is not None:
-            print(f"with the voice print {args.voice_print} (made {voice_print.made})")
-        right = accuracy(recognizer, clips, args.snr)
-        median, p95 = latency(recognizer, clips, args.snr)
-        right_family: dict[str, float] = {}
+        family_clips: dict[str, list[Clip]] = {}
         for family, process in makers.items():
             stdout, stderr = process.communicate()
             if process.returncode == 0:
-                print(f"\n{FAMILY_NAMES[family]}: {stdout.strip()}")
-                right_family[family] = accuracy(recognizer, read_clips(others[family]), args.snr)
+                print(f"{FAMILY_NAMES[family]}: {stdout.strip()}")
+                family_clips[family] = read_clips(others[family])
             else:
-                print(f"\n{FAMILY_NAMES[family]}: none ({stderr.strip()})")
-    per_hour, cpu_speech = false_accepts(recognizer, pcm, spoken, counts)
+                print(f"{FAMILY_NAMES[family]}: none ({stderr.strip()})")
+        print(f"the corpora and the streams ready after {time.perf_counter() - began:.0f} s")
+        for weights in args.weights:
+            chosen = None if weights == "shipped" else Path(weights)
+            print(f"\n==== the classifier's weights: {weights} ====")
+            measure(args, Recognizer(voice_print=voice_print, weights=chosen), clips, family_clips, stream,
+                    neural_stream, weights, began)
+
+
+def measure(args: argparse.Namespace, recognizer: Recognizer, clips: list[Clip], family_clips: dict[str, list[Clip]],
+            stream: tuple[bytes, list[Spoken], tuple[int, int]],
+            neural_stream: tuple[bytes, list[Spoken], tuple[int, int]] | None, weights: str, began: float) -> None:
+    if args.voice_print is not None and recognizer.likeness is not None:
+        print(f"with the voice print {args.voice_print}")
+    right = accuracy(recognizer, clips, args.snr)
+    median, p95 = latency(recognizer, clips, args.snr)
+    right_family: dict[str, float] = {}
+    for family, found in family_clips.items():
+        print(f"\n{FAMILY_NAMES[family]}:")
+        right_family[family] = accuracy(recognizer, found, args.snr)
+    per_hour, cpu_speech = false_accepts(recognizer, *stream)
     per_hour_neural = None
-    if args.neural_stream_minutes > 0 and make_corpus.voices(args.half, "neural"):
-        stream = build_stream(args.neural_stream_minutes, args.stream_snr, args.seed, args.half, "neural")
-        per_hour_neural, _ = false_accepts(recognizer, *stream, voices="a neural test voice, at a new speed and size")
+    if neural_stream is not None:
+        per_hour_neural, _ = false_accepts(recognizer, *neural_stream,
+                                           voices="a neural test voice, at a new speed and size")
     cpu_room = quiet_room(recognizer, args.room_seconds, args.room_dbfs, args.seed)
 
     def row(name: str, value: str, target: str, met: bool | None) -> None:
         verdict = "" if met is None else ("met" if met else "MISSED")
         print(f"  {name:<52} {value:>9}   {target:<9} {verdict}".rstrip())
 
-    print(f"\nsummary ({args.half}-half voices; {time.perf_counter() - began:.0f} s in all)")
+    print(f"\nsummary ({args.half}-half voices, weights {weights}; {time.perf_counter() - began:.0f} s so far)")
     row("accuracy at 10 dB SNR and above", f"{right:.1f}%", f"≥ {TARGET_ACCURACY:g}%", right >= TARGET_ACCURACY)
     for family, value in right_family.items():
         row(f"  the same in {FAMILY_NAMES[family]}", f"{value:.1f}%", f"≥ {TARGET_ACCURACY:g}%",
@@ -401,6 +422,7 @@ def main() -> None:
     row("CPU listening to speech (1 core, real time)", f"{cpu_speech:.1f}%", f"≤ {TARGET_CPU:g}%",
         cpu_speech <= TARGET_CPU)
     row("CPU in a quiet room (1 core, real time)", f"{cpu_room:.1f}%", f"≤ {TARGET_CPU:g}%", cpu_room <= TARGET_CPU)
+
 
 if __name__ == "__main__":
     main()
