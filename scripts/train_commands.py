@@ -1,6 +1,7 @@
 """Trains the command classifier (coach/classifier.py) and writes coach/data/commands.npz.
 
-    .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--seeds 1 2 3] [--cache DIR]
+    .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--common-words 1000]
+        [--phrases 400] [--seeds 1 2] [--cache DIR] [--out FILE]
 
 Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, flite's awb, festival's
 ked and three of Kokoro's neural voices), so scripts/bench_commands.py, which uses the "test" half,
@@ -11,11 +12,14 @@ white, pink, brown or babble noise at 30, 20, 10 or 5 dB, fed to a Listener. Wha
 learns from is what decide() is handed in the app: each utterance the noise suppressor and the
 endpointer make of the clip, a long one on its loud core, and nothing the Listener rejects before.
 The classes are the six commands and "none": the non-commands of make_corpus.py, short everyday
-words below, utterances of noise alone, and noise alone as the suppressor leaves it.
+words below, the commonest English words, the words one sound from a command word and short runs of
+common words (COMMON_WORDS, PHRASES), utterances of noise alone, and noise alone as the suppressor
+leaves it.
 
 scikit-learn fits a logistic regression on the standardised embeddings; the app needs only numpy.
-The shipped weights were made before words were cut out of talk that never stops, and before the
-neural voices: retrained with either, they made more false accepts (README, Benchmarks).
+The shipped weights were made before words were cut out of talk that never stops, before the
+neural voices and before the common words: retrained with all three they hear more commands in
+neural voices and make no more false accepts, but obey "pause, not yet" (README, Benchmarks).
 Prints what it trained on and its accuracy on its own data; the real figures are bench_commands.py's.
 """
 
@@ -63,15 +67,74 @@ EVERYDAY = [
     "sister", "doctor", "really", "never", "always", "cough", "sneeze", "ahh", "mm hmm", "oh no",
     "stuck", "step", "pack", "pours", "quick", "ripe", "news", "continent", "prevent", "repeal",
 ]
+# Everyday speech is mostly words the lists above never name: the commonest English words (wordfreq's
+# list, from subtitles, books and the web), the dictionary's words one sound away from a command word
+# ("neck", "pose", "top"), and short runs of common words, each read once a seed for "not a command".
+COMMON_WORDS = 1000
+PHRASES = 400
 SNRS = (30.0, 20.0, 10.0, 5.0)
 SPEEDS = (1.0, 0.9, 1.1)
 C = 0.01  # inverse regularisation: chosen on held-out tune voices (grouped by voice), not on the test half
 
 
-def jobs(per_word: int, not_commands: int) -> list[tuple[str, str]]:
+def jobs(per_word: int, not_commands: int, common: int = 0, phrases: int = 0) -> list[tuple[str, str]]:
     out = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws for _ in range(per_word)]
     out += [(t, NONE) for t in make_corpus.NOT_COMMANDS + EVERYDAY for _ in range(not_commands)]
+    if common or phrases:
+        words = common_words(common)
+        pick = random.Random(0)  # the same texts for every seed: a seed draws the voices
+        out += [(w, NONE) for w in words + near_misses()[:common]]
+        out += [(" ".join(pick.sample(words, min(len(words), pick.randint(2, 4)))), NONE) for _ in range(phrases)]
     return out
+
+
+def pronunciations() -> dict[str, set[tuple[str, ...]]]:
+    """The recognizer's dictionary: each word's ways of being said, as phone sequences."""
+    from coach.voice import _model
+
+    found: dict[str, set[tuple[str, ...]]] = {}
+    with open(Path(_model()[1]) / "cmudict-en-us.dict", encoding="utf-8") as handle:
+        for line in handle:
+            word, _, phones = line.strip().partition(" ")
+            found.setdefault(word.split("(")[0], set()).add(tuple(phones.split()))
+    return found
+
+
+def _not_a_command_word(word: str, said: dict[str, set[tuple[str, ...]]]) -> bool:
+    """A dictionary word that is neither a command word, nor said as one ("weight" is "wait"), nor
+    one with a command word in it ("stopped", "await"): those a person may mean as the command."""
+    commands = [w for ws in DEFAULT_WORDS.values() for w in ws]
+    spoken = {p for w in commands for p in said[w]}
+    return word in said and not said[word] & spoken and not any(c in word for c in commands)
+
+
+def common_words(count: int) -> list[str]:
+    """The `count` commonest English words that are not command words."""
+    import wordfreq
+
+    said = pronunciations()
+    chosen = [w for w in wordfreq.top_n_list("en", 4 * count) if w.isalpha() and _not_a_command_word(w, said)]
+    return chosen[:count]
+
+
+def near_misses() -> list[str]:
+    """Common words (wordfreq's first 20,000) one phone from a command word: substituted, added or left out."""
+    import wordfreq
+
+    said = pronunciations()
+    spoken = [p for ws in DEFAULT_WORDS.values() for w in ws for p in said[w]]
+    candidates = [w for w in wordfreq.top_n_list("en", 20000) if w.isalpha() and _not_a_command_word(w, said)]
+    return [w for w in candidates if any(_one_apart(p, c) for p in said[w] for c in spoken)]
+
+
+def _one_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Whether two phone sequences differ by exactly one substitution, insertion or deletion."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 class Keeper:
@@ -123,14 +186,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-word", type=int, default=120, help="clips of each command word")
     parser.add_argument("--not-commands", type=int, default=12, help="clips of each non-command")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="one set of clips per seed")
+    parser.add_argument("--common-words", type=int, default=COMMON_WORDS,
+                        help="commonest English words read for \"not a command\", with the near-misses (0: neither)")
+    parser.add_argument("--phrases", type=int, default=PHRASES, help="runs of 2-4 common words read likewise")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="one set of clips per seed")
     parser.add_argument("--cache", type=Path, help="keep the embeddings here, to train again without synthesis")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    todo = jobs(args.per_word, args.not_commands)
+    todo = jobs(args.per_word, args.not_commands, args.common_words, args.phrases)
     sets = [examples(todo, seed, args.cache) for seed in args.seeds]
     x = np.concatenate([s.x for s in sets])
     y = np.concatenate([s.y for s in sets])

@@ -39,9 +39,19 @@ def test_no_non_command_is_said_just_as_a_command_word() -> None:
             word, *phones = line.split()
             said.setdefault(word.split("(")[0], set()).add(" ".join(phones))
     commands = {p for words in DEFAULT_WORDS.values() for w in words for p in said[w]}
-    alike = [text for text in make_corpus.NOT_COMMANDS + train_commands.EVERYDAY
-             if len(text.split()) == 1 and said.get(text, set()) & commands]
+    taught = make_corpus.NOT_COMMANDS + train_commands.EVERYDAY
+    taught += train_commands.common_words(train_commands.COMMON_WORDS) + train_commands.near_misses()
+    alike = [text for text in taught if len(text.split()) == 1 and said.get(text, set()) & commands]
     assert alike == []
+
+
+def test_the_trainer_s_near_misses_are_one_sound_from_a_command_word_and_hold_none() -> None:
+    near = train_commands.near_misses()
+    assert {"neck", "top", "pose", "text"} <= set(near)
+    # a command word inside a word ("stopped", "await") is one a person may mean as the command
+    assert not [w for w in near for c in ("stop", "wait", "back", "next", "pause", "skip") if c in w]
+    assert train_commands._one_apart(("N", "EH", "K"), ("N", "EH", "K", "S", "T")) is False
+    assert train_commands._one_apart(("P", "AO", "Z"), ("P", "OW", "Z"))
 
 
 def test_the_halves_share_no_neural_voice_and_joe_is_never_trained_or_tuned_on() -> None:

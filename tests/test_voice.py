@@ -532,7 +532,8 @@ def test_over_the_coach_a_command_needs_the_classifier_sure_of_it(confidence: fl
 def test_the_training_script_writes_weights_the_classifier_reads(tmp_path: Path) -> None:
     out = tmp_path / "commands.npz"
     done = subprocess.run([sys.executable, "scripts/train_commands.py", "--per-word", "1", "--not-commands", "1",
-                           "--seeds", "1", "--out", str(out)], capture_output=True, text=True, timeout=600)
+                           "--common-words", "3", "--phrases", "2", "--seeds", "1", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     trained = classifier.CommandClassifier(out)
     assert sorted(trained.classes) == sorted([*voice.COMMANDS, classifier.NONE])
