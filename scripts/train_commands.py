@@ -26,6 +26,7 @@ Prints what it trained on and its accuracy on its own data; the real figures are
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import random
@@ -80,7 +81,7 @@ C = 0.01  # inverse regularisation: chosen on held-out tune voices (grouped by v
 def jobs(per_word: int, not_commands: int, common: int = 0, phrases: int = 0) -> list[tuple[str, str]]:
     out = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws for _ in range(per_word)]
     out += [(t, NONE) for t in make_corpus.NOT_COMMANDS + EVERYDAY for _ in range(not_commands)]
-    if common or phrases:
+    if common:
         words = common_words(common)
         pick = random.Random(0)  # the same texts for every seed: a seed draws the voices
         out += [(w, NONE) for w in words + near_misses()[:common]]
@@ -88,7 +89,8 @@ def jobs(per_word: int, not_commands: int, common: int = 0, phrases: int = 0) ->
     return out
 
 
-def pronunciations() -> dict[str, set[tuple[str, ...]]]:
+@functools.cache
+def pronunciations() -> dict[str, frozenset[tuple[str, ...]]]:
     """The recognizer's dictionary: each word's ways of being said, as phone sequences."""
     from coach.voice import _model
 
@@ -97,34 +99,31 @@ def pronunciations() -> dict[str, set[tuple[str, ...]]]:
         for line in handle:
             word, _, phones = line.strip().partition(" ")
             found.setdefault(word.split("(")[0], set()).add(tuple(phones.split()))
-    return found
+    return {word: frozenset(ways) for word, ways in found.items()}
 
 
-def _not_a_command_word(word: str, said: dict[str, set[tuple[str, ...]]]) -> bool:
-    """A dictionary word that is neither a command word, nor said as one ("weight" is "wait"), nor
-    one with a command word in it ("stopped", "await"): those a person may mean as the command."""
+def _taught_words(count: int) -> list[str]:
+    """wordfreq's `count` commonest English words, less those a person may mean as a command: a
+    command word, one said just as one ("weight" is "wait"), one with a command word in it ("stopped")."""
+    import wordfreq
+
+    said = pronunciations()
     commands = [w for ws in DEFAULT_WORDS.values() for w in ws]
     spoken = {p for w in commands for p in said[w]}
-    return word in said and not said[word] & spoken and not any(c in word for c in commands)
+    return [w for w in wordfreq.top_n_list("en", count)
+            if w.isalpha() and w in said and not said[w] & spoken and not any(c in w for c in commands)]
 
 
 def common_words(count: int) -> list[str]:
     """The `count` commonest English words that are not command words."""
-    import wordfreq
-
-    said = pronunciations()
-    chosen = [w for w in wordfreq.top_n_list("en", 4 * count) if w.isalpha() and _not_a_command_word(w, said)]
-    return chosen[:count]
+    return _taught_words(4 * count)[:count]
 
 
 def near_misses() -> list[str]:
     """Common words (wordfreq's first 20,000) one phone from a command word: substituted, added or left out."""
-    import wordfreq
-
     said = pronunciations()
     spoken = [p for ws in DEFAULT_WORDS.values() for w in ws for p in said[w]]
-    candidates = [w for w in wordfreq.top_n_list("en", 20000) if w.isalpha() and _not_a_command_word(w, said)]
-    return [w for w in candidates if any(_one_apart(p, c) for p in said[w] for c in spoken)]
+    return [w for w in _taught_words(20000) if any(_one_apart(p, c) for p in said[w] for c in spoken)]
 
 
 def _one_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import make_corpus
 import train_commands
 
-from coach.voice import DEFAULT_WORDS, RATE, _model
+from coach.voice import DEFAULT_WORDS, RATE
 
 
 def pitch(samples: np.ndarray) -> float:
@@ -32,12 +32,7 @@ def pitch(samples: np.ndarray) -> float:
 
 def test_no_non_command_is_said_just_as_a_command_word() -> None:
     # "weight" alone is "wait": counted as a false accept, or taught as "none", it asks the impossible
-    _, model = _model()
-    said: dict[str, set[str]] = {}
-    with open(Path(model) / "cmudict-en-us.dict") as entries:
-        for line in entries:
-            word, *phones = line.split()
-            said.setdefault(word.split("(")[0], set()).add(" ".join(phones))
+    said = train_commands.pronunciations()
     commands = {p for words in DEFAULT_WORDS.values() for w in words for p in said[w]}
     taught = make_corpus.NOT_COMMANDS + train_commands.EVERYDAY
     taught += train_commands.common_words(train_commands.COMMON_WORDS) + train_commands.near_misses()
