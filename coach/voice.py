@@ -63,6 +63,9 @@ MAX_SECONDS = 1.3  # longer is a sentence: every command word is said in well un
 MIN_COVER = 0.6  # share of the utterance the command word must fill
 MIN_FIT = -6.0  # grammar against phone loop, log-likelihood per 10 ms frame: only the worst fits go
 DECODER_VOTE = 1.5  # log-odds the grammar's word adds to the classifier's score for that command
+# The least the classifier must give a command that only the other votes make the winner: below it,
+# "pause, not yet" was obeyed on the grammar's word alone (0 keeps every such command).
+CARRIED_FLOOR = 0.0
 # With the classifier, an utterance too long to be a command is judged on its loud core: a word said
 # over other talkers or a television is cut out with them, and is far louder than they are.
 CORE_DB = 12.0  # frames this far below the loudest are not its core: 8 took "back" out of a sentence, 16 kept noise
@@ -180,9 +183,12 @@ class Recognizer:
     """One long-lived decoder for the command words; decides whole utterances."""
 
     def __init__(self, words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS,
-                 voice_print: VoicePrint | None = None, weights: Path | None = None) -> None:
+                 voice_print: VoicePrint | None = None, weights: Path | None = None,
+                 carried_floor: float = CARRIED_FLOOR) -> None:
         """`voice_print`: the speaker's own recordings (coach.enrol), heard with the classifier only.
-        `weights`: the classifier's, where not the shipped ones (scripts/train_commands.py --out)."""
+        `weights`: the classifier's, where not the shipped ones (scripts/train_commands.py --out).
+        `carried_floor`: CARRIED_FLOOR, where another is measured (scripts/bench_commands.py)."""
+        self.carried_floor = carried_floor
         ps, model = _model()
         config = ps.Config(
             hmm=os.path.join(model, "en-us"),
@@ -265,6 +271,8 @@ class Recognizer:
         best = max(scores, key=scores.__getitem__)
         if best == NONE:
             return Verdict(None, word, seconds, cover, 0.0, "not a command", chances[NONE])
+        if chances[best] < self.carried_floor and max(chances, key=chances.__getitem__) != best:
+            return Verdict(None, word, seconds, cover, 0.0, "carried by the other votes", chances[best])
         if self.likeness is not None and self.likeness.refuses(best, nearest):
             return Verdict(None, word, seconds, cover, 0.0, "not like the speaker's own", chances[best])
         if best != decoded:

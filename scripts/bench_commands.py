@@ -3,6 +3,7 @@
     .venv/bin/python scripts/bench_commands.py [--per-word 6] [--snr 30 20 10 5] [--stream-minutes 20]
         [--neural-stream-minutes 20] [--stream-snr 30] [--room-seconds 60] [--room-dbfs -55]
         [--seed 1] [--out DIR] [--half test] [--voice-print FILE] [--weights shipped FILE ...]
+        [--carried-floor P ...]
 
 Everything is synthesised at run time with scripts/make_corpus.py, from the "test" half of its
 voices only (the decision limits in coach/voice.py were chosen on the "tune" half, and the command
@@ -50,7 +51,17 @@ import make_corpus  # noqa: E402
 from coach.enrol import VoicePrint  # noqa: E402
 from coach.library import BUILT_IN, load_library  # noqa: E402
 from coach.plan import SilentDurations, compile_plan  # noqa: E402
-from coach.voice import COMMANDS, DEFAULT_WORDS, RATE, Heard, Listener, Recognizer, listen_file, read_wav  # noqa: E402
+from coach.voice import (  # noqa: E402
+    CARRIED_FLOOR,
+    COMMANDS,
+    DEFAULT_WORDS,
+    RATE,
+    Heard,
+    Listener,
+    Recognizer,
+    listen_file,
+    read_wav,
+)
 
 TARGET_ACCURACY = 97.0  # % right at 10 dB SNR and above
 TARGET_FALSE_PER_HOUR = 0.5
@@ -340,6 +351,9 @@ def main() -> None:
     parser.add_argument("--weights", nargs="+", default=["shipped"], metavar="FILE",
                         help="the command classifier's weights (scripts/train_commands.py --out; shipped: the"
                              " app's own); with several, each is measured on the same clips and streams")
+    parser.add_argument("--carried-floor", nargs="+", type=float, default=[CARRIED_FLOOR], metavar="P",
+                        help="the least the classifier must give a command only the other votes carry"
+                             " (coach/voice.py CARRIED_FLOOR); with several, each weights is measured at each")
     args = parser.parse_args()
     voice_print = VoicePrint.load(args.voice_print) if args.voice_print else None
     began = time.perf_counter()
@@ -380,9 +394,11 @@ def main() -> None:
         print(f"the corpora and the streams ready after {time.perf_counter() - began:.0f} s")
         for weights in args.weights:
             chosen = None if weights == "shipped" else Path(weights)
-            print(f"\n==== the classifier's weights: {weights} ====")
-            measure(args, Recognizer(voice_print=voice_print, weights=chosen), clips, family_clips, stream,
-                    neural_stream, weights, began)
+            for floor in args.carried_floor:
+                name = f"{weights}, carried floor {floor:g}"
+                print(f"\n==== the classifier's weights: {name} ====")
+                measure(args, Recognizer(voice_print=voice_print, weights=chosen, carried_floor=floor), clips,
+                        family_clips, stream, neural_stream, name, began)
 
 
 def measure(args: argparse.Namespace, recognizer: Recognizer, clips: list[Clip], family_clips: dict[str, list[Clip]],

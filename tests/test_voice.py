@@ -580,3 +580,25 @@ def test_an_answer_given_ahead_is_dropped_when_the_speaker_goes_on() -> None:
     assert len(counts.asked) == 2  # "next" alone, ahead, then the whole utterance, which ended
     assert len(counts.asked[1]) > len(counts.asked[0]) and counts.asked[1].startswith(counts.asked[0][:3200])
     assert len(heard) == 1 and heard[0].end - heard[0].start > 1.0  # what was obeyed is the whole
+
+
+@pytest.mark.parametrize(("chances", "floor", "obeyed"),
+                         [({"pause": 0.25, "none": 0.6}, 0.3, False),  # carried by the grammar alone
+                          ({"pause": 0.25, "none": 0.6}, 0.0, True),
+                          ({"pause": 0.35, "none": 0.6}, 0.3, True),  # carried, and above the floor
+                          ({"pause": 0.25, "none": 0.2}, 0.3, True)])  # the classifier's own choice
+def test_a_command_only_the_grammar_carries_needs_the_classifier_above_the_floor(
+        chances: dict[str, float], floor: float, obeyed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    recognizer = Recognizer(carried_floor=floor)
+    assert recognizer.classifier is not None
+    rest = (1 - sum(chances.values())) / (7 - len(chances))
+    spread = {c: chances.get(c, rest) for c in recognizer.classifier.classes}
+    monkeypatch.setattr(recognizer.classifier, "chances", lambda x: spread)
+    listener = Listener(recognizer)
+    pcm = np.clip(room(0.6, say("pause"), 0.8), -32768, 32767).astype("<i2").tobytes()
+    heard = listener.feed(pcm) + listener.flush()
+    assert [h.command for h in heard] == (["pause"] if obeyed else [])
+    verdict = listener.verdicts[-1]
+    assert verdict.word == "pause"  # the grammar's word, whose vote is what carries it
+    assert (verdict.command, verdict.reason) == (("pause", "command") if obeyed else
+                                                 (None, "carried by the other votes"))
