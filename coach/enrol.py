@@ -199,10 +199,11 @@ class Enrolment:
             return self._unusable(prompt, f'that was too short to be "{prompt.text}": say it again', seconds)
         if pitched_frames(part) < MIN_PITCHED:
             return self._unusable(prompt, f'no voice was heard in that: say "{prompt.text}" again', seconds)
-        if self.recognizer.decide(pcm, background).command == prompt.label:
+        features = self.classifier.features(part)
+        if self.recognizer.decide_part(part, features).command == prompt.label:
             self.heard_right += 1
         self.problem = None
-        self.taken.append((prompt.label, self.classifier.features(part)))
+        self.taken.append((prompt.label, features))
         return Verdict(None, None, seconds, 0.0, 0.0, "enrolled")
 
     def _unusable(self, prompt: Prompt, problem: str, seconds: float) -> Verdict:

@@ -230,8 +230,11 @@ class Recognizer:
 
     def decide(self, pcm: bytes, background: float | None = None) -> Verdict:
         """`background`: the room's level (dB, as frame_levels) round the utterance, when known."""
-        if self.classifier is not None:
-            pcm = judged_part(pcm, background)
+        return self.decide_part(judged_part(pcm, background) if self.classifier is not None else pcm)
+
+    def decide_part(self, pcm: bytes, features: np.ndarray | None = None) -> Verdict:
+        """Decides the part of an utterance that is judged; `features`: the classifier's of it, where
+        the caller has them already (coach.enrol keeps them)."""
         seconds = len(pcm) / 2 / RATE
         if seconds < MIN_SECONDS:
             return Verdict(None, None, seconds, 0.0, 0.0, "too short")
@@ -240,7 +243,7 @@ class Recognizer:
         grammar, segments = self._decode("commands", pcm)
         spoken = [s for s in segments if s.word.split("(")[0] in self.command_of]
         if self.classifier is not None:
-            return self._second_opinion(pcm, seconds, spoken)
+            return self._second_opinion(pcm, seconds, spoken, features)
         if not spoken:
             return Verdict(None, None, seconds, 0.0, 0.0, "no command word")
         phones, _ = self._decode("phones", pcm)
@@ -254,7 +257,7 @@ class Recognizer:
             return Verdict(None, word, seconds, cover, fit, "not like the word")
         return Verdict(self.command_of[word], word, seconds, cover, fit, "command")
 
-    def _second_opinion(self, pcm: bytes, seconds: float, spoken: list[Any]) -> Verdict:
+    def _second_opinion(self, pcm: bytes, seconds: float, spoken: list[Any], features: np.ndarray | None) -> Verdict:
         from coach.classifier import NONE
 
         assert self.classifier is not None
@@ -262,7 +265,7 @@ class Recognizer:
         word = spoken[0].word.split("(")[0] if spoken else None
         cover = sum(s.end_frame - s.start_frame + 1 for s in spoken) / frames
         decoded = self.command_of[word] if word else None
-        x = self.classifier.scaled(self.classifier.features(pcm))
+        x = self.classifier.scaled(self.classifier.features(pcm) if features is None else features)
         chances = self.classifier.chances(x)
         nearest = self.likeness.nearest(x) if self.likeness is not None else {}
         bonus = self.likeness.bonus_for(nearest) if self.likeness is not None else {}
