@@ -67,7 +67,7 @@ TARGET_ACCURACY = 97.0  # % right at 10 dB SNR and above
 TARGET_FALSE_PER_HOUR = 0.5
 TARGET_LATENCY_MS = 300.0  # median
 TARGET_CPU = 10.0  # % of one core
-FAMILY_NAMES = {"other": "flite's and festival's voices", "neural": "the neural test voices (joe, 2 of Kokoro's)"}
+FAMILY_NAMES = {"other": "flite's and festival's voices", "neural": "neural voices"}
 
 
 @dataclass
@@ -416,7 +416,7 @@ def measure(args: argparse.Namespace, recognizer: Recognizer, clips: list[Clip],
     per_hour_neural = None
     if neural_stream is not None:
         per_hour_neural, _ = false_accepts(recognizer, *neural_stream,
-                                           voices="a neural test voice, at a new speed and size")
+                                           voices=f"a neural {args.half} voice, at a new speed and size")
     cpu_room = quiet_room(recognizer, args.room_seconds, args.room_dbfs, args.seed)
 
     def row(name: str, value: str, target: str, met: bool | None) -> None:
@@ -431,7 +431,7 @@ def measure(args: argparse.Namespace, recognizer: Recognizer, clips: list[Clip],
     row("false accepts per hour of speech", f"{per_hour:.1f}", f"≤ {TARGET_FALSE_PER_HOUR:g}",
         per_hour <= TARGET_FALSE_PER_HOUR)
     if per_hour_neural is not None:
-        row("  the same in the neural test voices", f"{per_hour_neural:.1f}", f"≤ {TARGET_FALSE_PER_HOUR:g}",
+        row("  the same in the neural voices", f"{per_hour_neural:.1f}", f"≤ {TARGET_FALSE_PER_HOUR:g}",
             per_hour_neural <= TARGET_FALSE_PER_HOUR)
     row("latency, median", f"{median:.0f} ms", f"≤ {TARGET_LATENCY_MS:g} ms", median <= TARGET_LATENCY_MS)
     row("latency, p95", f"{p95:.0f} ms", "-", None)
