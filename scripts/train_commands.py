@@ -109,9 +109,16 @@ def _taught_words(count: int) -> list[str]:
 
     said = pronunciations()
     commands = [w for ws in DEFAULT_WORDS.values() for w in ws]
-    spoken = {p for w in commands for p in said[w]}
+    spoken = _command_sounds()
     return [w for w in wordfreq.top_n_list("en", count)
             if w.isalpha() and w in said and not said[w] & spoken and not any(c in w for c in commands)]
+
+
+@functools.cache
+def _command_sounds() -> frozenset[tuple[str, ...]]:
+    """Every way the dictionary says a command word."""
+    said = pronunciations()
+    return frozenset(p for ws in DEFAULT_WORDS.values() for w in ws for p in said[w])
 
 
 def common_words(count: int) -> list[str]:
@@ -122,8 +129,7 @@ def common_words(count: int) -> list[str]:
 def near_misses() -> list[str]:
     """Common words (wordfreq's first 20,000) one phone from a command word: substituted, added or left out."""
     said = pronunciations()
-    spoken = [p for ws in DEFAULT_WORDS.values() for w in ws for p in said[w]]
-    return [w for w in _taught_words(20000) if any(_one_apart(p, c) for p in said[w] for c in spoken)]
+    return [w for w in _taught_words(20000) if any(_one_apart(p, c) for p in said[w] for c in _command_sounds())]
 
 
 def _one_apart(a: tuple[str, ...], b: tuple[str, ...]) -> bool:

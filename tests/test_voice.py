@@ -591,7 +591,7 @@ def test_a_command_only_the_grammar_carries_needs_the_classifier_above_the_floor
         chances: dict[str, float], floor: float, obeyed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     recognizer = Recognizer(carried_floor=floor)
     assert recognizer.classifier is not None
-    rest = (1 - sum(chances.values())) / (7 - len(chances))
+    rest = (1 - sum(chances.values())) / (len(recognizer.classifier.classes) - len(chances))
     spread = {c: chances.get(c, rest) for c in recognizer.classifier.classes}
     monkeypatch.setattr(recognizer.classifier, "chances", lambda x: spread)
     listener = Listener(recognizer)
