@@ -1,7 +1,7 @@
 """Trains the command classifier (coach/classifier.py) and writes coach/data/commands.npz.
 
     .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--common-words 1000]
-        [--phrases 400] [--seeds 1 2] [--cache DIR] [--out FILE]
+        [--phrases 400] [--commas 40] [--seeds 1 2] [--cache DIR] [--out FILE]
 
 Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, flite's awb, festival's
 ked and three of Kokoro's neural voices), so scripts/bench_commands.py, which uses the "test" half,
@@ -13,8 +13,10 @@ learns from is what decide() is handed in the app: each utterance the noise supp
 endpointer make of the clip, a long one on its loud core, and nothing the Listener rejects before.
 The classes are the six commands and "none": the non-commands of make_corpus.py, short everyday
 words below, the commonest English words, the words one sound from a command word and short runs of
-common words (COMMON_WORDS, PHRASES), utterances of noise alone, and noise alone as the suppressor
-leaves it.
+common words (COMMON_WORDS, PHRASES), each command word with a comma and more words after it
+(TAILS, COMMAS), utterances of noise alone, and noise alone as the suppressor leaves it. A
+non-command holding a command word that the Listener cuts in two at a pause is left out, as its
+first part may be the command word alone.
 
 scikit-learn fits a logistic regression on the standardised embeddings; the app needs only numpy.
 The shipped weights were made before words were cut out of talk that never stops, before the
@@ -30,6 +32,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass, fields
@@ -73,12 +76,23 @@ EVERYDAY = [
 # ("neck", "pose", "top"), and short runs of common words, each read once a seed for "not a command".
 COMMON_WORDS = 1000
 PHRASES = 400
+# A command word, a comma's pause, and more ("wait, hang on"): no command, as a whole. The obeyed
+# case was a short pause shorter than the endpoint window, where only the classifier can tell.
+# The tails are none of test_voice's comma sentences; a seed reads each text once.
+TAILS = [
+    "hang on", "just a moment", "give me a second", "I'm not ready", "my leg is cramping", "hold that one",
+    "one more time", "that hurts", "let me breathe", "too fast", "slower please", "I can't", "the phone is ringing",
+    "someone's at the door", "is that right", "like this", "okay", "please", "I think", "not that one",
+    "my hip is sore", "is it done", "what was that", "where are we", "just breathe",
+]
+COMMAS = len(TAILS) + 15  # texts a command word: the tails, then runs of common words
 SNRS = (30.0, 20.0, 10.0, 5.0)
 SPEEDS = (1.0, 0.9, 1.1)
 C = 0.01  # inverse regularisation: chosen on held-out tune voices (grouped by voice), not on the test half
 
 
-def jobs(per_word: int, not_commands: int, common: int = 0, phrases: int = 0) -> list[tuple[str, str]]:
+def jobs(per_word: int, not_commands: int, common: int = 0, phrases: int = 0,
+         commas: int = 0) -> list[tuple[str, str]]:
     out = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws for _ in range(per_word)]
     out += [(t, NONE) for t in make_corpus.NOT_COMMANDS + EVERYDAY for _ in range(not_commands)]
     if common:
@@ -86,7 +100,23 @@ def jobs(per_word: int, not_commands: int, common: int = 0, phrases: int = 0) ->
         pick = random.Random(0)  # the same texts for every seed: a seed draws the voices
         out += [(w, NONE) for w in words + near_misses()[:common]]
         out += [(" ".join(pick.sample(words, min(len(words), pick.randint(2, 4)))), NONE) for _ in range(phrases)]
+    out += [(text, NONE) for text in comma_texts(commas, common)]
     return out
+
+
+def comma_texts(count: int, common: int) -> list[str]:
+    """Each command word, a comma, then `count` tails: TAILS, then runs of 1-3 common words."""
+    words = common_words(max(common, 100))
+    pick = random.Random(1)
+    commands = [w for ws in DEFAULT_WORDS.values() for w in ws]
+    runs = max(0, count - len(TAILS))
+    tails = [[*TAILS, *(" ".join(pick.sample(words, pick.randint(1, 3))) for _ in range(runs))] for _ in commands]
+    return [f"{word}, {tail}" for word, ends in zip(commands, tails, strict=True) for tail in ends[:count]]
+
+
+def holds_a_command_word(text: str) -> bool:
+    words = {w for ws in DEFAULT_WORDS.values() for w in ws}
+    return any(w in words for w in re.findall(r"[a-z]+", text.lower()))
 
 
 @functools.cache
@@ -194,6 +224,8 @@ def main() -> None:
     parser.add_argument("--common-words", type=int, default=COMMON_WORDS,
                         help="commonest English words read for \"not a command\", with the near-misses (0: neither)")
     parser.add_argument("--phrases", type=int, default=PHRASES, help="runs of 2-4 common words read likewise")
+    parser.add_argument("--commas", type=int, default=COMMAS,
+                        help="texts a command word begins, then a comma: TAILS, then runs of common words (0: none)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="one set of clips per seed")
     parser.add_argument("--cache", type=Path, help="keep the embeddings here, to train again without synthesis")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
@@ -201,7 +233,7 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    todo = jobs(args.per_word, args.not_commands, args.common_words, args.phrases)
+    todo = jobs(args.per_word, args.not_commands, args.common_words, args.phrases, args.commas)
     sets = [examples(todo, seed, args.cache) for seed in args.seeds]
     x = np.concatenate([s.x for s in sets])
     y = np.concatenate([s.y for s in sets])
@@ -232,7 +264,7 @@ def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> Exam
     """The embeddings and labels of one seed's clips, from the cache when it has them."""
     # "heard": what a Listener hands decide(), not the old cut round the labelled speech
     voices = [make_corpus.voices("tune", family) for family in make_corpus.FAMILIES]
-    key = hashlib.sha256(json.dumps(["heard", todo, seed, SPEEDS, SNRS, voices]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps(["heard, unsplit", todo, seed, SPEEDS, SNRS, voices]).encode()).hexdigest()[:12]
     cached = cache / f"embeddings-{key}.npz" if cache else None
     if cached and cached.exists():
         with np.load(cached) as saved:
@@ -260,12 +292,19 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> Examples:
     x: list[np.ndarray] = []
     y: list[str] = []
     source: list[tuple[str, str, bool]] = []
+    dropped = 0
     began = time.monotonic()
     for n, (text, label) in enumerate(todo):
         draw = pick.random()
         voice = pick.choice(neural if neural and draw < 0.25 else other if other and draw < 0.55 else espeak)
         for speed in SPEEDS:
-            for samples, speaking, cut in heard(text, voice, speed, pick, rng, babble):
+            parts = heard(text, voice, speed, pick, rng, babble)
+            # cut in two at a pause, a non-command's first part may be a command word alone
+            split = label == NONE and sum(speaking for _, speaking, _ in parts) > 1 and holds_a_command_word(text)
+            for samples, speaking, cut in parts:
+                if split and speaking:
+                    dropped += 1
+                    continue
                 x.append(embedder.features(samples))
                 y.append(label if speaking else NONE)
                 source.append((voice, text if speaking else "", cut))
@@ -275,6 +314,7 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> Examples:
             source.append(("", "", False))
         if n % 200 == 0:
             print(f"{n}/{len(todo)} clips, {time.monotonic() - began:.0f} s", flush=True)
+    print(f"left out {dropped} parts of non-commands with a command word, cut at a pause", flush=True)
     voices, texts, cuts = zip(*source, strict=True)
     return Examples(np.array(x, dtype=np.float32), np.array(y), np.array(voices), np.array(texts), np.array(cuts))
 

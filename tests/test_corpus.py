@@ -13,6 +13,7 @@ import make_corpus
 import train_commands
 
 from coach.voice import DEFAULT_WORDS, RATE
+from tests.test_voice import COMMA_SENTENCES
 
 
 def pitch(samples: np.ndarray) -> float:
@@ -47,6 +48,16 @@ def test_the_trainer_s_near_misses_are_one_sound_from_a_command_word_and_hold_no
     assert not [w for w in near for c in ("stop", "wait", "back", "next", "pause", "skip") if c in w]
     assert train_commands._one_apart(("N", "EH", "K"), ("N", "EH", "K", "S", "T")) is False
     assert train_commands._one_apart(("P", "AO", "Z"), ("P", "OW", "Z"))
+
+
+def test_the_trainer_s_comma_sentences_begin_with_each_command_word_and_are_none_of_the_tested_ones() -> None:
+    texts = train_commands.comma_texts(train_commands.COMMAS, train_commands.COMMON_WORDS)
+    words = [w for ws in DEFAULT_WORDS.values() for w in ws]
+    assert len(texts) == len(set(texts)) == train_commands.COMMAS * len(words)
+    assert {t.split(",")[0] for t in texts} == set(words)
+    tested = {t.split(", ", 1)[1] for t in COMMA_SENTENCES}
+    assert not [t for t in texts if t.split(", ", 1)[1] in tested]
+    assert train_commands.holds_a_command_word("Wait for me") and not train_commands.holds_a_command_word("waiting")
 
 
 def test_the_halves_share_no_neural_voice_and_joe_is_never_trained_or_tuned_on() -> None:
