@@ -20,8 +20,9 @@ first part may be the command word alone.
 
 scikit-learn fits a logistic regression on the standardised embeddings; the app needs only numpy.
 The shipped weights were made before words were cut out of talk that never stops, before the
-neural voices and before the common words: retrained with all three they hear more commands in
-neural voices and make no more false accepts, but obey "pause, not yet" (README, Benchmarks).
+neural voices, the common words and the comma texts: retrained with all of them they hear more
+commands in neural voices, make fewer false accepts and obey no comma sentence, but hear a "stop"
+over the coach half as often (README, Benchmarks).
 Prints what it trained on and its accuracy on its own data; the real figures are bench_commands.py's.
 """
 
