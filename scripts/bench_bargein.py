@@ -1,6 +1,6 @@
 """"Stop" said over the coach's own voice (coach/echo.py with coach/voice.py), in simulated rooms.
 
-    .venv/bin/python scripts/bench_bargein.py [--minutes 4] [--seed 1] [--half test]
+    .venv/bin/python scripts/bench_bargein.py [--minutes 4] [--seed 1] [--half test] [--weights FILE]
 
 The coach's stream is every text the built-in routines speak, in a few espeak-ng voices at 150 words
 a minute. It reaches the microphone through a room: a capture delay (0.03, 0.4 or 1.5 s, or one
@@ -141,11 +141,13 @@ def main() -> None:
                         help="whose voices say the words: limits are chosen on tune, measured on test")
     parser.add_argument("--own-voice", type=float, default=OWN_VOICE,
                         help="likeness to the coach's sound from which a stop is its own (above 1: no check)")
+    parser.add_argument("--weights", type=Path, metavar="FILE",
+                        help="the classifier's weights, where not the shipped ones (train_commands.py --out)")
     args = parser.parse_args()
     began = time.perf_counter()
     pick = random.Random(args.seed)
     rng = np.random.default_rng(args.seed)
-    recognizer = Recognizer()
+    recognizer = Recognizer(weights=args.weights)
     voices = make_corpus.voices(args.half)
     totals = {"words": 0, "heard": 0, "false": 0, "seconds": 0.0, "cpu": 0.0}
     heard_likeness: list[float] = []
