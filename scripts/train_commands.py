@@ -61,6 +61,8 @@ from coach.voice import (  # noqa: E402
     judged_part,
 )
 
+COMMAND_WORDS = tuple(w for ws in DEFAULT_WORDS.values() for w in ws)
+
 # Short words and phrases that are not commands, near-misses of the command words among them. None
 # is a text of the built-in routines or of make_corpus.NOT_COMMANDS: the benchmark's stream of
 # non-commands is made of those.
@@ -109,15 +111,13 @@ def comma_texts(count: int, common: int) -> list[str]:
     """Each command word, a comma, then `count` tails: TAILS, then runs of 1-3 common words."""
     words = common_words(max(common, 100))
     pick = random.Random(1)
-    commands = [w for ws in DEFAULT_WORDS.values() for w in ws]
     runs = max(0, count - len(TAILS))
-    tails = [[*TAILS, *(" ".join(pick.sample(words, pick.randint(1, 3))) for _ in range(runs))] for _ in commands]
-    return [f"{word}, {tail}" for word, ends in zip(commands, tails, strict=True) for tail in ends[:count]]
+    tails = [[*TAILS, *(" ".join(pick.sample(words, pick.randint(1, 3))) for _ in range(runs))] for _ in COMMAND_WORDS]
+    return [f"{word}, {tail}" for word, ends in zip(COMMAND_WORDS, tails, strict=True) for tail in ends[:count]]
 
 
 def holds_a_command_word(text: str) -> bool:
-    words = {w for ws in DEFAULT_WORDS.values() for w in ws}
-    return any(w in words for w in re.findall(r"[a-z]+", text.lower()))
+    return any(w in COMMAND_WORDS for w in re.findall(r"[a-z]+", text.lower()))
 
 
 @functools.cache
@@ -139,17 +139,16 @@ def _taught_words(count: int) -> list[str]:
     import wordfreq
 
     said = pronunciations()
-    commands = [w for ws in DEFAULT_WORDS.values() for w in ws]
     spoken = _command_sounds()
     return [w for w in wordfreq.top_n_list("en", count)
-            if w.isalpha() and w in said and not said[w] & spoken and not any(c in w for c in commands)]
+            if w.isalpha() and w in said and not said[w] & spoken and not any(c in w for c in COMMAND_WORDS)]
 
 
 @functools.cache
 def _command_sounds() -> frozenset[tuple[str, ...]]:
     """Every way the dictionary says a command word."""
     said = pronunciations()
-    return frozenset(p for ws in DEFAULT_WORDS.values() for w in ws for p in said[w])
+    return frozenset(p for w in COMMAND_WORDS for p in said[w])
 
 
 def common_words(count: int) -> list[str]:

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import make_corpus
 import train_commands
 
-from coach.voice import DEFAULT_WORDS, RATE
+from coach.voice import RATE
 from tests.test_voice import COMMA_SENTENCES
 
 
@@ -34,7 +34,7 @@ def pitch(samples: np.ndarray) -> float:
 def test_no_non_command_is_said_just_as_a_command_word() -> None:
     # "weight" alone is "wait": counted as a false accept, or taught as "none", it asks the impossible
     said = train_commands.pronunciations()
-    commands = {p for words in DEFAULT_WORDS.values() for w in words for p in said[w]}
+    commands = {p for w in train_commands.COMMAND_WORDS for p in said[w]}
     taught = make_corpus.NOT_COMMANDS + train_commands.EVERYDAY
     taught += train_commands.common_words(train_commands.COMMON_WORDS) + train_commands.near_misses()
     alike = [text for text in taught if len(text.split()) == 1 and said.get(text, set()) & commands]
@@ -45,15 +45,14 @@ def test_the_trainer_s_near_misses_are_one_sound_from_a_command_word_and_hold_no
     near = train_commands.near_misses()
     assert {"neck", "top", "pose", "text"} <= set(near)
     # a command word inside a word ("stopped", "await") is one a person may mean as the command
-    words = [w for ws in DEFAULT_WORDS.values() for w in ws]
-    assert not [w for w in near for c in words if c in w]
+    assert not [w for w in near for c in train_commands.COMMAND_WORDS if c in w]
     assert train_commands._one_apart(("N", "EH", "K"), ("N", "EH", "K", "S", "T")) is False
     assert train_commands._one_apart(("P", "AO", "Z"), ("P", "OW", "Z"))
 
 
 def test_the_trainer_s_comma_sentences_begin_with_each_command_word_and_are_none_of_the_tested_ones() -> None:
     texts = train_commands.comma_texts(train_commands.COMMAS, train_commands.COMMON_WORDS)
-    words = [w for ws in DEFAULT_WORDS.values() for w in ws]
+    words = train_commands.COMMAND_WORDS
     assert len(texts) == len(set(texts)) == train_commands.COMMAS * len(words)
     assert {t.split(",")[0] for t in texts} == set(words)
     tested = {t.split(", ", 1)[1] for t in COMMA_SENTENCES}
