@@ -1,7 +1,7 @@
 """Trains the command classifier (coach/classifier.py) and writes coach/data/commands.npz.
 
     .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--common-words 1000]
-        [--phrases 400] [--commas 40] [--seeds 1 2] [--cache DIR] [--out FILE]
+        [--phrases 400] [--commas 40] [--over-coach 120] [--seeds 1 2] [--cache DIR] [--out FILE]
 
 Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, flite's awb, festival's
 ked and three of Kokoro's neural voices), so scripts/bench_commands.py, which uses the "test" half,
@@ -16,7 +16,9 @@ words below, the commonest English words, the words one sound from a command wor
 common words (COMMON_WORDS, PHRASES), each command word with a comma and more words after it
 (TAILS, COMMAS), utterances of noise alone, and noise alone as the suppressor leaves it. A
 non-command holding a command word that the Listener cuts in two at a pause is left out, as its
-first part may be the command word alone.
+first part may be the command word alone. Then, with --over-coach, command words said over the coach's
+own voice in simulated rooms, as the echo canceller and the Listener leave them, and what they leave of
+the coach's voice as "none" (COACH_VOICES, COACH_LIKE: none of bench_bargein's voices or sentences).
 
 scikit-learn fits a logistic regression on the standardised embeddings; the app needs only numpy.
 The shipped weights were made before words were cut out of talk that never stops, before the
@@ -89,6 +91,38 @@ TAILS = [
     "my hip is sore", "is it done", "what was that", "where are we", "just breathe",
 ]
 COMMAS = len(TAILS) + 15  # texts a command word: the tails, then runs of common words
+# The coach's own voice as the echo canceller leaves it, with a person saying a command word over it
+# (bench_bargein's rooms, drawn afresh): over the coach the classifier must tell a command word from
+# what is left of the coach's sentences. The coach voices and sentences are none of bench_bargein's,
+# whose figures decide whether weights ship; the sentences are none of the built-in routines' texts
+# (test_corpus checks), and some hold a command word inside them, as the coach's own may.
+COACH_VOICES = ["en-gb-scotland", "en-us+m2", "en-gb+f2", "en-029"]
+COACH_LIKE = [
+    "Let your heels rest heavy on the floor.", "Feel the breath arrive low in your belly.",
+    "Let the air leave you slowly, like a long sigh.", "Nothing to do now but lie here and breathe.",
+    "Picture the tight spot as a tangle of string, loosening one loop at a time.",
+    "Bring your right knee slowly toward your chest, as far as it goes without pain.",
+    "Rest both hands on your shin and let the knee be held.", "Now lower the leg and let it lengthen.",
+    "Roll both knees gently to the left, keeping your shoulders on the floor.",
+    "Come back through the middle and let the knees fall the other way.",
+    "Find the sore spot with two fingertips and press only as firmly as is comfortable.",
+    "Keep the pressure steady while you breathe out.", "Ease your fingers off and notice the warmth there.",
+    "If anything is sharp or shooting, stop and rest instead.", "Wait for the next breath to come by itself.",
+    "There is no need to hurry, the count will wait for you.", "Don't stop breathing while you hold the stretch.",
+    "When you are ready, we will move on to the next stretch.", "Go back to a slow count of five on the way in.",
+    "Once again, let the breath fill you from the bottom up.", "Pause for a moment at the top of the breath.",
+    "We will continue with the other side in a little while.", "You can repeat this part as often as you like.",
+    "Let the jaw soften and the tongue rest.", "Your shoulders can sink a little further toward the floor.",
+    "Notice where the floor supports you: the head, the shoulder blades, the hips.",
+    "Breathe in through the nose for five, two, three, four, five.", "And out through the mouth, slowly, all the way.",
+    "Imagine the knot as warm wax, softening and spreading.", "Keep the movement small and easy.",
+    "Some days the back is stiffer than others, and that is fine.", "Let the lower back settle into the floor.",
+    "Draw the belly in a little as you breathe out.", "Rest here for three more breaths.",
+    "If you would rather quit for today, that is a good choice too.", "Gently stretch your arms above your head.",
+    "Let both legs lie long and loose.", "This is the last stretch of the session.",
+    "Well done, take your time before you get up.", "Roll onto your side before you sit up.",
+]
+OVER_COACH_MINUTES = 120.0  # of the coach's speech a seed, in two-minute rooms
 SNRS = (30.0, 20.0, 10.0, 5.0)
 SPEEDS = (1.0, 0.9, 1.1)
 C = 0.01  # inverse regularisation: chosen on held-out tune voices (grouped by voice), not on the test half
@@ -217,6 +251,111 @@ def quiet(pick: random.Random, rng: np.random.Generator, babble: list[np.ndarray
     return cleaned[-int(pick.uniform(0.2, 1.0) * RATE) :]
 
 
+def over_coach(minutes: float, seed: int, cache: Path | None) -> Examples:
+    """One seed's utterances over the coach's voice, from the cache when it has them."""
+    voices = [make_corpus.voices("tune", family) for family in make_corpus.FAMILIES]
+    key = hashlib.sha256(json.dumps(["over the coach", minutes, seed, COACH_VOICES, COACH_LIKE, SPEEDS,
+                                     voices]).encode()).hexdigest()[:12]
+    cached = cache / f"over-coach-{key}.npz" if cache else None
+    if cached and cached.exists():
+        with np.load(cached) as saved:
+            print(f"{len(saved['y'])} examples over the coach from {cached}")
+            return Examples(*(saved[f.name] for f in fields(Examples)))
+    found = _over_coach(minutes, seed)
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(cached, **{f.name: getattr(found, f.name) for f in fields(Examples)})
+    return found
+
+
+def _over_coach(minutes: float, seed: int) -> Examples:
+    """Rooms as bench_bargein's, drawn afresh: a capture delay of 0.02-1.6 s (a fifth of the rooms with
+    one that jumps by 0.1-0.4 s, a fifth through headphones), a reverberant tail, faint noise. Every
+    3.5-6 s a tune voice says a command word ("stop" or "quit" half the time), from 3 dB above the
+    coach's echo to 12 dB below. Each utterance the canceller and the Listener make of it: one round a
+    word is that command, one clear of every word is "none" (what is left of the coach's voice)."""
+    from bench_bargein import BLOCK, START, coach_stream, loud_rms, through_room
+
+    from coach.audio import PlayedSound
+    from coach.echo import EchoCanceller
+    from coach.sound import SAMPLE_RATE
+
+    pick = random.Random(1000 + seed)  # not the draws of the clips' seed
+    rng = np.random.default_rng(1000 + seed)
+    espeak, other = make_corpus.voices("tune", "espeak"), make_corpus.voices("tune", "other")
+    neural = make_corpus.voices("tune", "neural")
+    stops = list(DEFAULT_WORDS["stop"])
+    embedder = Embedder()
+    x: list[np.ndarray] = []
+    y: list[str] = []
+    source: list[tuple[str, str, bool]] = []
+    placed = spoken = 0
+    began = time.monotonic()
+    for room in range(max(1, round(minutes / 2))):
+        coach, _ = coach_stream(2.0, pick.choice(COACH_VOICES), pick, COACH_LIKE)
+        kind = pick.random()
+        lag = pick.uniform(0.02, 1.6)
+        delay: float | tuple[float, float] | None = None if kind < 0.2 else \
+            (lag, lag + pick.uniform(0.1, 0.4)) if kind < 0.4 else lag
+        echo = through_room(coach, 0.03 if delay is None else delay, rng)
+        noise = rng.normal(0, 1, len(coach)) * np.sqrt(np.mean(echo**2)) * 10 ** (-40 / 20)
+        level = loud_rms(echo)
+        mic = (np.zeros(len(coach)) if delay is None else echo) + noise
+        words: list[tuple[float, float, str, str]] = []
+        at = 3.0
+        while at + 2.0 < len(coach) / RATE:
+            word = pick.choice(stops if pick.random() < 0.5 else COMMAND_WORDS)
+            draw = pick.random()
+            voice = pick.choice(neural if neural and draw < 0.25 else other if other and draw < 0.55 else espeak)
+            said = make_corpus.speak(word, voice, pick.randint(110, 230), pick.randint(15, 85)).astype(np.float64)
+            speed = pick.choice(SPEEDS)
+            if speed != 1.0:
+                said = soxr.resample(said, RATE, RATE / speed)
+            sounding = np.flatnonzero(np.abs(said) > 0.01 * np.max(np.abs(said)))
+            said = said[sounding[0] : sounding[-1] + 1]
+            said *= level * 10 ** (-pick.uniform(-3.0, 12.0) / 20) / loud_rms(said)
+            start = int(at * RATE)
+            mic[start : start + len(said)] += said[: len(mic) - start]
+            words.append((at, at + len(said) / RATE, word, voice))
+            at += len(said) / RATE + pick.uniform(3.5, 6.0)
+        played = [PlayedSound((np.interp(np.arange(0, len(coach) * SAMPLE_RATE / RATE) * RATE / SAMPLE_RATE,
+                                         np.arange(len(coach)), coach) / 32768).astype(np.float32), START)]
+        canceller = EchoCanceller(lambda since, played=played: played)  # type: ignore[misc]
+        keeper = Keeper()
+        listener = Listener(keeper, ahead=False)  # type: ignore[arg-type]
+        pcm = np.clip(np.round(mic), -32768, 32767).astype("<i2")
+        spans = []
+        for i in range(0, len(pcm) - BLOCK + 1, BLOCK):
+            data = canceller.cancel(pcm[i : i + BLOCK].tobytes(), START + (i + BLOCK) / RATE + rng.uniform(0, 0.005),
+                                    True)
+            if canceller.ready:
+                spans += listener.feed(data, over_sound=True)
+            else:  # deaf, as the app is
+                listener.deafen(BLOCK / RATE)
+        spans += listener.flush()
+        placed += len(words)
+        for kept, span, cut in zip(keeper.kept, spans, keeper.cut, strict=True):
+            if not MIN_SECONDS <= len(kept) / 2 / RATE <= MAX_SECONDS:
+                continue
+            near = [w for w in words if span.start < w[1] + 0.2 and span.end > w[0] - 0.2]
+            if near and span.end - span.start > near[0][1] - near[0][0] + 1.0:
+                continue  # the word and much of the coach's voice: either, to judge by it
+            spoken += bool(near)
+            x.append(embedder.features(np.frombuffer(kept, "<i2").astype(np.float32)))
+            y.append(command_of(near[0][2]) if near else NONE)
+            source.append((near[0][3] if near else "", near[0][2] if near else "", cut))
+        if room % 5 == 0:
+            print(f"over the coach: room {room + 1}, {time.monotonic() - began:.0f} s", flush=True)
+    print(f"over the coach: {placed} command words said, {spoken} heard as an utterance,"
+          f" {len(y) - spoken} of the coach's voice", flush=True)
+    voices, texts, cuts = zip(*source, strict=True)
+    return Examples(np.array(x, dtype=np.float32), np.array(y), np.array(voices), np.array(texts), np.array(cuts))
+
+
+def command_of(word: str) -> str:
+    return next(c for c, ws in DEFAULT_WORDS.items() if word in ws)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-word", type=int, default=120, help="clips of each command word")
@@ -226,6 +365,8 @@ def main() -> None:
     parser.add_argument("--phrases", type=int, default=PHRASES, help="runs of 2-4 common words read likewise")
     parser.add_argument("--commas", type=int, default=COMMAS,
                         help="texts a command word begins, then a comma: TAILS, then runs of common words (0: none)")
+    parser.add_argument("--over-coach", type=float, default=OVER_COACH_MINUTES, metavar="MINUTES",
+                        help="of the coach's voice a seed, with command words said over it (0: none)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="one set of clips per seed")
     parser.add_argument("--cache", type=Path, help="keep the embeddings here, to train again without synthesis")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
@@ -235,6 +376,8 @@ def main() -> None:
 
     todo = jobs(args.per_word, args.not_commands, args.common_words, args.phrases, args.commas)
     sets = [examples(todo, seed, args.cache) for seed in args.seeds]
+    if args.over_coach:
+        sets += [over_coach(args.over_coach, seed, args.cache) for seed in args.seeds]
     x = np.concatenate([s.x for s in sets])
     y = np.concatenate([s.y for s in sets])
     scaler = StandardScaler().fit(x)

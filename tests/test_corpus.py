@@ -60,6 +60,18 @@ def test_the_trainer_s_comma_sentences_begin_with_each_command_word_and_are_none
     assert train_commands.holds_a_command_word("Wait for me") and not train_commands.holds_a_command_word("waiting")
 
 
+def test_the_trainer_s_coach_is_none_of_the_benchmark_s_voices_or_sentences() -> None:
+    # bench_bargein's figures decide whether weights ship: the training's coach must not be its coach
+    import bench_bargein
+    from bench_commands import coach_texts
+
+    assert not set(train_commands.COACH_VOICES) & set(bench_bargein.COACH_VOICES)
+    spoken = set(train_commands.COACH_LIKE)
+    assert len(spoken) == len(train_commands.COACH_LIKE)
+    assert not spoken & set(coach_texts() + bench_bargein.ALONE)
+    assert [v for v in train_commands.COACH_VOICES if v in make_corpus.voices("all")] == train_commands.COACH_VOICES
+
+
 def test_the_halves_share_no_neural_voice_and_joe_is_never_trained_or_tuned_on() -> None:
     tune, test = make_corpus.voices("tune", "neural"), make_corpus.voices("test", "neural")
     assert len(tune) == 3 and len(test) == 3 and not set(tune) & set(test)
