@@ -33,6 +33,7 @@ from coach.voice import (
     Listener,
     Verdict,
     VoiceError,
+    command_words,
     judged_part,
     pitched_frames,
 )
@@ -58,7 +59,7 @@ class Prompt:
 
 def prompts(words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> list[Prompt]:
     """Each word TIMES times, the words in turn so that no two in a row are the same."""
-    return [Prompt(word, command) for command, chosen in words.items() for word in chosen] * TIMES
+    return [Prompt(word, command) for word, command in command_words(words)] * TIMES
 
 
 def voice_print_path() -> Path:

@@ -43,6 +43,13 @@ DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
     "repeat": ("repeat", "again"),
 }
 
+
+
+def command_words(words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> list[tuple[str, str]]:
+    """(word, command) for every word of every command, in order."""
+    return [(word, command) for command, chosen in words.items() for word in chosen]
+
+
 FRAME = 0.03  # seconds in one voice-activity frame
 START_WINDOW = 0.15  # an utterance starts once START_RATIO of this is voiced: short words start one too
 START_RATIO = 0.8
@@ -131,7 +138,7 @@ def parse_words(specs: Iterable[str]) -> dict[str, tuple[str, ...]]:
 
 def unknown_words(words: Mapping[str, tuple[str, ...]]) -> list[str]:
     """The words the recognizer's dictionary lacks, read from the dictionary file (no decoder needed)."""
-    wanted = {w for chosen in words.values() for w in chosen}
+    wanted = {w for w, _ in command_words(words)}
     path = os.path.join(_model()[1], "cmudict-en-us.dict")
     with open(path, encoding="utf-8") as handle:
         known = {line.split(" ", 1)[0].split("(", 1)[0] for line in handle}
@@ -198,10 +205,10 @@ class Recognizer:
             dither=True,  # digital silence has no log energy; real microphones never give it
         )
         self.decoder = ps.Decoder(config)
-        unknown = [w for chosen in words.values() for w in chosen if self.decoder.lookup_word(w) is None]
+        unknown = [w for w, _ in command_words(words) if self.decoder.lookup_word(w) is None]
         if unknown:
             raise _not_known(unknown)
-        self.command_of = {w: command for command, chosen in words.items() for w in chosen}
+        self.command_of = dict(command_words(words))
         rule = " | ".join(sorted(self.command_of))
         self.decoder.add_jsgf_string("commands", f"#JSGF V1.0;\ngrammar commands;\npublic <command> = {rule} ;\n")
         self.words = {command: tuple(chosen) for command, chosen in words.items()}

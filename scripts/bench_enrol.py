@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import make_corpus  # noqa: E402
 
 from coach import enrol  # noqa: E402
-from coach.voice import DEFAULT_WORDS, RATE, Heard, Listener, Recognizer  # noqa: E402
+from coach.voice import RATE, Heard, Listener, Recognizer, command_words  # noqa: E402
 
 SNRS = (30.0, 20.0, 10.0)
 
@@ -79,7 +79,7 @@ def speaker(voice: str, recognizer: Recognizer, limits: list[tuple[float, float,
         likeness[label(weight, floor, veto)] = enrol.Likeness(voice_print, classifier, weight, floor, veto)
     # One listener a condition: each one's noise suppressor then hears the same clips in the same order.
     listeners = {name: Listener(recognizer) for name in likeness}
-    words = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws]
+    words = command_words()
     jobs: list[tuple[str, str | None, float]] = [(w, c, snr) for snr in SNRS for w, c in words for _ in range(2)]
     jobs += [(t, None, pick.choice(SNRS)) for t in make_corpus.NOT_COMMANDS]
     outcomes = {name: Counter[str]() for name in likeness}

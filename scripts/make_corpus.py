@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from coach.voice import DEFAULT_WORDS, RATE, to_pcm16k
+from coach.voice import RATE, command_words, to_pcm16k
 
 ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
 VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "Alex", "Annie",
@@ -275,7 +275,7 @@ def main() -> None:
     clips = args.out / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     babble = [speak(t, pick.choice(chosen), 170, 50) for t in NOT_COMMANDS[24:]]
-    words = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws]
+    words = command_words()
     jobs = [(w, c) for w, c in words for _ in range(args.per_word)]
     jobs += [(t, None) for t in NOT_COMMANDS for _ in range(args.not_commands)]
     labels = []

@@ -60,10 +60,11 @@ from coach.voice import (  # noqa: E402
     Cleaner,
     Listener,
     Verdict,
+    command_words,
     judged_part,
 )
 
-COMMAND_WORDS = tuple(w for ws in DEFAULT_WORDS.values() for w in ws)
+COMMAND_WORDS = tuple(w for w, _ in command_words())
 
 # Short words and phrases that are not commands, near-misses of the command words among them. None
 # is a text of the built-in routines or of make_corpus.NOT_COMMANDS: the benchmark's stream of
@@ -130,7 +131,7 @@ C = 0.01  # inverse regularisation: chosen on held-out tune voices (grouped by v
 
 def jobs(per_word: int, not_commands: int, common: int = 0, phrases: int = 0,
          commas: int = 0) -> list[tuple[str, str]]:
-    out = [(w, c) for c, ws in DEFAULT_WORDS.items() for w in ws for _ in range(per_word)]
+    out = [(w, c) for w, c in command_words() for _ in range(per_word)]
     out += [(t, NONE) for t in make_corpus.NOT_COMMANDS + EVERYDAY for _ in range(not_commands)]
     if common:
         words = common_words(common)
@@ -342,7 +343,7 @@ def _over_coach(minutes: float, seed: int) -> Examples:
                 continue  # the word and much of the coach's voice: either, to judge by it
             spoken += bool(near)
             x.append(embedder.features(np.frombuffer(kept, "<i2").astype(np.float32)))
-            y.append(command_of(near[0][2]) if near else NONE)
+            y.append(dict(command_words())[near[0][2]] if near else NONE)
             source.append((near[0][3] if near else "", near[0][2] if near else "", cut))
         if room % 5 == 0:
             print(f"over the coach: room {room + 1}, {time.monotonic() - began:.0f} s", flush=True)
@@ -350,10 +351,6 @@ def _over_coach(minutes: float, seed: int) -> Examples:
           f" {len(y) - spoken} of the coach's voice", flush=True)
     voices, texts, cuts = zip(*source, strict=True)
     return Examples(np.array(x, dtype=np.float32), np.array(y), np.array(voices), np.array(texts), np.array(cuts))
-
-
-def command_of(word: str) -> str:
-    return next(c for c, ws in DEFAULT_WORDS.items() if word in ws)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from coach import enrol
 from coach.enrol import Enrolment, Likeness, VoicePrint, prompts, take_recordings, voice_print_path
-from coach.voice import DEFAULT_WORDS, Listener, Recognizer, RecognizerProcess, VoiceError, listen_file
+from coach.voice import DEFAULT_WORDS, Listener, Recognizer, RecognizerProcess, VoiceError, command_words, listen_file
 from tests.conftest import run_unknot
 from tests.test_voice import room, say, write
 
@@ -37,7 +37,7 @@ def recognizer() -> Recognizer:
 
 def test_prompts_ask_for_every_command_word_twice_never_twice_in_a_row() -> None:
     asked = prompts()
-    words = [w for chosen in DEFAULT_WORDS.values() for w in chosen]
+    words = [w for w, _ in command_words()]
     assert sorted(p.text for p in asked) == sorted(words * 2)
     assert all(DEFAULT_WORDS[p.label].count(p.text) == 1 for p in asked)
     assert all(a.text != b.text for a, b in itertools.pairwise(asked))
@@ -125,7 +125,7 @@ def test_the_print_of_a_voice_the_classifier_hears_badly_brings_its_words_back(t
                              ("in the worker", worker)):
         listener = Listener(recognizer)
         right = sum([h.command for h in listen_file(listener, slt(word, rate, i))] == [command]
-                    for i, (word, command) in enumerate((w, c) for c, ws in DEFAULT_WORDS.items() for w in ws)
+                    for i, (word, command) in enumerate(command_words())
                     for rate in (135, 195))
         refused = sum(not listen_file(listener, slt(text, 160, 50 + i)) for i, text in enumerate(
             ("my knee is sore", "breathe in slowly", "that feels better", "neck", "okay", "rest", "good",
@@ -228,7 +228,7 @@ class Room:
 
 def test_take_recordings_never_takes_the_coachs_own_prompt_and_asks_again_when_unanswered(
         recognizer: Recognizer) -> None:
-    words = iter([w for chosen in DEFAULT_WORDS.values() for w in chosen] * 2)
+    words = iter([w for w, _ in command_words()] * 2)
     silent_once = {"Say: pause."}
 
     def answer(text: str) -> np.ndarray | None:
