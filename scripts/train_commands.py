@@ -1,7 +1,8 @@
 """Trains the command classifier (coach/classifier.py) and writes coach/data/commands.npz.
 
     .venv/bin/python scripts/train_commands.py [--per-word 120] [--not-commands 12] [--common-words 1000]
-        [--phrases 400] [--commas 40] [--over-coach 120] [--seeds 1 2] [--cache DIR] [--out FILE]
+        [--phrases 400] [--commas 40] [--over-coach 120] [--coach-alone 240] [--seeds 1 2] [--cache DIR]
+        [--out FILE]
 
 Only the "tune" half of scripts/make_corpus.py's voices is used (espeak-ng's, flite's awb, festival's
 ked and three of Kokoro's neural voices), so scripts/bench_commands.py, which uses the "test" half,
@@ -18,7 +19,8 @@ common words (COMMON_WORDS, PHRASES), each command word with a comma and more wo
 non-command holding a command word that the Listener cuts in two at a pause is left out, as its
 first part may be the command word alone. Then, with --over-coach, command words said over the coach's
 own voice in simulated rooms, as the echo canceller and the Listener leave them, and what they leave of
-the coach's voice as "none" (COACH_VOICES, COACH_LIKE: none of bench_bargein's voices or sentences).
+the coach's voice as "none" (COACH_VOICES, COACH_LIKE: none of bench_bargein's voices or sentences),
+and with --coach-alone, what they leave of the coach with nothing said over it, as "none".
 
 scikit-learn fits a logistic regression on the standardised embeddings; the app needs only numpy.
 The shipped weights were made before words were cut out of talk that never stops, before the
@@ -124,6 +126,7 @@ COACH_LIKE = [
     "Well done, take your time before you get up.", "Roll onto your side before you sit up.",
 ]
 OVER_COACH_MINUTES = 120.0  # of the coach's speech a seed, in two-minute rooms
+COACH_ALONE_MINUTES = 240.0  # and of the coach alone, no word said over it
 SNRS = (30.0, 20.0, 10.0, 5.0)
 SPEEDS = (1.0, 0.9, 1.1)
 C = 0.01  # inverse regularisation: chosen on held-out tune voices (grouped by voice), not on the test half
@@ -252,24 +255,25 @@ def quiet(pick: random.Random, rng: np.random.Generator, babble: list[np.ndarray
     return cleaned[-int(pick.uniform(0.2, 1.0) * RATE) :]
 
 
-def over_coach(minutes: float, seed: int, cache: Path | None) -> Examples:
-    """One seed's utterances over the coach's voice, from the cache when it has them."""
+def over_coach(minutes: float, seed: int, cache: Path | None, speaking: bool = True) -> Examples:
+    """One seed's utterances over the coach's voice, from the cache when it has them; `speaking`:
+    a person says command words over it."""
     voices = [make_corpus.voices("tune", family) for family in make_corpus.FAMILIES]
-    key = hashlib.sha256(json.dumps(["over the coach", minutes, seed, COACH_VOICES, COACH_LIKE, SPEEDS,
-                                     voices]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps(["over the coach" if speaking else "the coach alone", minutes, seed,
+                                     COACH_VOICES, COACH_LIKE, SPEEDS, voices]).encode()).hexdigest()[:12]
     cached = cache / f"over-coach-{key}.npz" if cache else None
     if cached and cached.exists():
         with np.load(cached) as saved:
             print(f"{len(saved['y'])} examples over the coach from {cached}")
             return Examples(*(saved[f.name] for f in fields(Examples)))
-    found = _over_coach(minutes, seed)
+    found = _over_coach(minutes, seed, speaking)
     if cached:
         cached.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(cached, **{f.name: getattr(found, f.name) for f in fields(Examples)})
     return found
 
 
-def _over_coach(minutes: float, seed: int) -> Examples:
+def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
     """Rooms as bench_bargein's, drawn afresh: a capture delay of 0.02-1.6 s (a fifth of the rooms with
     one that jumps by 0.1-0.4 s, a fifth through headphones), a reverberant tail, faint noise. Every
     3.5-6 s a tune voice says a command word ("stop" or "quit" half the time), from 3 dB above the
@@ -281,8 +285,9 @@ def _over_coach(minutes: float, seed: int) -> Examples:
     from coach.echo import EchoCanceller
     from coach.sound import SAMPLE_RATE
 
-    pick = random.Random(1000 + seed)  # not the draws of the clips' seed
-    rng = np.random.default_rng(1000 + seed)
+    draws = (1000 if speaking else 2000) + seed  # not the draws of the clips' seed
+    pick = random.Random(draws)
+    rng = np.random.default_rng(draws)
     espeak, other = make_corpus.voices("tune", "espeak"), make_corpus.voices("tune", "other")
     neural = make_corpus.voices("tune", "neural")
     stops = list(DEFAULT_WORDS["stop"])
@@ -304,7 +309,7 @@ def _over_coach(minutes: float, seed: int) -> Examples:
         mic = (np.zeros(len(coach)) if delay is None else echo) + noise
         words: list[tuple[float, float, str, str]] = []
         at = 3.0
-        while at + 2.0 < len(coach) / RATE:
+        while speaking and at + 2.0 < len(coach) / RATE:
             word = pick.choice(stops if pick.random() < 0.5 else COMMAND_WORDS)
             draw = pick.random()
             voice = pick.choice(neural if neural and draw < 0.25 else other if other and draw < 0.55 else espeak)
@@ -364,6 +369,8 @@ def main() -> None:
                         help="texts a command word begins, then a comma: TAILS, then runs of common words (0: none)")
     parser.add_argument("--over-coach", type=float, default=OVER_COACH_MINUTES, metavar="MINUTES",
                         help="of the coach's voice a seed, with command words said over it (0: none)")
+    parser.add_argument("--coach-alone", type=float, default=COACH_ALONE_MINUTES, metavar="MINUTES",
+                        help="of the coach's voice a seed with nothing said over it, all it leaves \"none\"")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="one set of clips per seed")
     parser.add_argument("--cache", type=Path, help="keep the embeddings here, to train again without synthesis")
     parser.add_argument("--out", type=Path, default=WEIGHTS)
@@ -375,6 +382,8 @@ def main() -> None:
     sets = [examples(todo, seed, args.cache) for seed in args.seeds]
     if args.over_coach:
         sets += [over_coach(args.over_coach, seed, args.cache) for seed in args.seeds]
+    if args.coach_alone:
+        sets += [over_coach(args.coach_alone, seed, args.cache, speaking=False) for seed in args.seeds]
     x = np.concatenate([s.x for s in sets])
     y = np.concatenate([s.y for s in sets])
     scaler = StandardScaler().fit(x)
