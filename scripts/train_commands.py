@@ -129,6 +129,9 @@ COACH_LIKE = [
 ]
 OVER_COACH_MINUTES = 120.0  # of the coach's speech a seed, in two-minute rooms
 COACH_ALONE_MINUTES = 240.0  # and of the coach alone, no word said over it
+# An utterance round a word said over the coach, longer than the word by more than this, holds some of
+# the coach's voice too: left out, for "stop, then more" must not be a command.
+OVER_WORD = 0.3
 SNRS = (30.0, 20.0, 10.0, 5.0)
 SPEEDS = (1.0, 0.9, 1.1)
 C = 0.01  # inverse regularisation: chosen on held-out tune voices (grouped by voice), not on the test half
@@ -261,8 +264,9 @@ def over_coach(minutes: float, seed: int, cache: Path | None, speaking: bool = T
     """One seed's utterances over the coach's voice, from the cache when it has them; `speaking`:
     a person says command words over it."""
     voices = [make_corpus.voices("tune", family) for family in make_corpus.FAMILIES]
-    key = hashlib.sha256(json.dumps(["over the coach" if speaking else "the coach alone", minutes, seed,
-                                     COACH_VOICES, COACH_LIKE, SPEEDS, voices]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps(["over the coach" if speaking else "the coach alone", float(minutes), seed,
+                                     COACH_VOICES, COACH_LIKE, SPEEDS, voices]
+                                    + ([OVER_WORD] if speaking else [])).encode()).hexdigest()[:12]
     cached = cache / f"over-coach-{key}.npz" if cache else None
     if cached and cached.exists():
         with np.load(cached) as saved:
@@ -346,8 +350,8 @@ def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
             if not MIN_SECONDS <= len(kept) / 2 / RATE <= MAX_SECONDS:
                 continue
             near = [w for w in words if span.start < w[1] + 0.2 and span.end > w[0] - 0.2]
-            if near and span.end - span.start > near[0][1] - near[0][0] + 1.0:
-                continue  # the word and much of the coach's voice: either, to judge by it
+            if near and span.end - span.start > near[0][1] - near[0][0] + OVER_WORD:
+                continue
             spoken += bool(near)
             x.append(embedder.features(np.frombuffer(kept, "<i2").astype(np.float32)))
             y.append(dict(command_words())[near[0][2]] if near else NONE)
