@@ -534,9 +534,11 @@ def test_over_the_coach_a_command_needs_the_classifier_sure_of_it(confidence: fl
 def test_the_training_script_writes_weights_the_classifier_reads(tmp_path: Path) -> None:
     out = tmp_path / "commands.npz"
     done = subprocess.run([sys.executable, "scripts/train_commands.py", "--per-word", "1", "--not-commands", "1",
-                           "--common-words", "3", "--phrases", "2", "--commas", "1", "--seeds", "1", "--out", str(out)],
+                           "--common-words", "3", "--phrases", "2", "--commas", "1", "--over-coach", "2",
+                           "--coach-alone", "2", "--seeds", "1", "--out", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
+    assert done.stdout.count("of the coach's voice") == 2  # a room with words said over the coach, one without
     trained = classifier.CommandClassifier(out)
     assert sorted(trained.classes) == sorted([*voice.COMMANDS, classifier.NONE])
     chances = trained.probabilities(np.clip(room(0.3, say("stop"), 0.3), -32768, 32767).astype("<i2").tobytes())
