@@ -44,7 +44,6 @@ DEFAULT_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-
 def command_words(words: Mapping[str, tuple[str, ...]] = DEFAULT_WORDS) -> list[tuple[str, str]]:
     """(word, command) for every word of every command, in order."""
     return [(word, command) for command, chosen in words.items() for word in chosen]

@@ -110,13 +110,17 @@ def loud_rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(loud**2)))
 
 
+def played_sound(coach: np.ndarray) -> PlayedSound:
+    """The coach's stream (at RATE, on the int16 scale) as the output remembers it: at SAMPLE_RATE, from START."""
+    sound = np.interp(np.arange(0, len(coach) * SAMPLE_RATE / RATE) * RATE / SAMPLE_RATE, np.arange(len(coach)), coach)
+    return PlayedSound((sound / 32768).astype(np.float32), START)
+
+
 def run(coach: np.ndarray, mic: np.ndarray, recognizer: Recognizer, rng: np.random.Generator, own_voice: float,
         failing: bool = False) -> tuple[list[tuple[float, float]], float, EchoCanceller, list[float]]:
     """(stream seconds of each "stop" heard, stream position when it came back), the CPU seconds, the
     canceller, and how alike to the coach's sound each "stop" heard over it was (kept or not)."""
-    sound = (np.interp(np.arange(0, len(coach) * SAMPLE_RATE / RATE) * RATE / SAMPLE_RATE,
-                       np.arange(len(coach)), coach) / 32768).astype(np.float32)
-    played = [PlayedSound(sound, START)]
+    played = [played_sound(coach)]
     canceller = EchoCanceller(lambda since: played)
     if failing:
         losing_track(canceller)

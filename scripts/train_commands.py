@@ -43,6 +43,7 @@ import random
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -229,7 +230,7 @@ class Keeper:
         judged = judged_part(pcm, background)
         self.cut.append(len(judged) < len(pcm))
         self.kept.append(judged)
-        return Verdict("next", "next", len(judged) / 2 / RATE, 0.0, 0.0, "kept")
+        return Verdict("stop", "stop", len(judged) / 2 / RATE, 0.0, 0.0, "kept")
 
 
 def heard(text: str, voice: str, speed: float, pick: random.Random, rng: np.random.Generator,
@@ -268,16 +269,7 @@ def over_coach(minutes: float, seed: int, cache: Path | None, speaking: bool = T
     key = hashlib.sha256(json.dumps(["over the coach" if speaking else "the coach alone", float(minutes), seed,
                                      COACH_VOICES, COACH_LIKE, SPEEDS, voices]
                                     + ([OVER_WORD] if speaking else [])).encode()).hexdigest()[:12]
-    cached = cache / f"over-coach-{key}.npz" if cache else None
-    if cached and cached.exists():
-        with np.load(cached) as saved:
-            print(f"{len(saved['y'])} examples over the coach from {cached}")
-            return Examples(*(saved[f.name] for f in fields(Examples)))
-    found = _over_coach(minutes, seed, speaking)
-    if cached:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(cached, **{f.name: getattr(found, f.name) for f in fields(Examples)})
-    return found
+    return cached(cache / f"over-coach-{key}.npz" if cache else None, lambda: _over_coach(minutes, seed, speaking))
 
 
 def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
@@ -286,11 +278,10 @@ def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
     3.5-6 s a tune voice says a command word ("stop" or "quit" half the time), from 3 dB above the
     coach's echo to 12 dB below. Each utterance the canceller and the Listener make of it: one round a
     word is that command, one clear of every word is "none" (what is left of the coach's voice)."""
-    from bench_bargein import BLOCK, START, coach_stream, loud_rms, through_room
+    from bench_bargein import BLOCK, START, coach_stream, loud_rms, played_sound, through_room
 
-    from coach.audio import PlayedSound
     from coach.echo import EchoCanceller
-    from coach.sound import SAMPLE_RATE
+    from coach.microphone import Hearing
 
     draws = (1000 if speaking else 2000) + seed  # not the draws of the clips' seed
     pick = random.Random(draws)
@@ -298,6 +289,7 @@ def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
     espeak, other = make_corpus.voices("tune", "espeak"), make_corpus.voices("tune", "other")
     neural = make_corpus.voices("tune", "neural")
     stops = list(DEFAULT_WORDS["stop"])
+    command_of = dict(command_words())
     embedder = Embedder()
     x: list[np.ndarray] = []
     y: list[str] = []
@@ -318,8 +310,7 @@ def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
         at = 3.0
         while speaking and at + 2.0 < len(coach) / RATE:
             word = pick.choice(stops if pick.random() < 0.5 else COMMAND_WORDS)
-            draw = pick.random()
-            voice = pick.choice(neural if neural and draw < 0.25 else other if other and draw < 0.55 else espeak)
+            voice = tune_voice(pick, espeak, other, neural)
             said = make_corpus.speak(word, voice, pick.randint(110, 230), pick.randint(15, 85)).astype(np.float64)
             speed = pick.choice(SPEEDS)
             if speed != 1.0:
@@ -331,20 +322,17 @@ def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
             mic[start : start + len(said)] += said[: len(mic) - start]
             words.append((at, at + len(said) / RATE, word, voice))
             at += len(said) / RATE + pick.uniform(3.5, 6.0)
-        played = [PlayedSound((np.interp(np.arange(0, len(coach) * SAMPLE_RATE / RATE) * RATE / SAMPLE_RATE,
-                                         np.arange(len(coach)), coach) / 32768).astype(np.float32), START)]
-        canceller = EchoCanceller(lambda since, played=played: played)  # type: ignore[misc]
+        played = [played_sound(coach)]
         keeper = Keeper()
         listener = Listener(keeper, ahead=False)  # type: ignore[arg-type]
+        # deaf until the canceller is trusted, as the app is; no check for the coach's own voice: that
+        # is what the classifier learns here
+        hearing = Hearing(listener, EchoCanceller(lambda since, played=played: played), own_voice=2.0)  # type: ignore[misc]
         pcm = np.clip(np.round(mic), -32768, 32767).astype("<i2")
         spans = []
         for i in range(0, len(pcm) - BLOCK + 1, BLOCK):
-            data = canceller.cancel(pcm[i : i + BLOCK].tobytes(), START + (i + BLOCK) / RATE + rng.uniform(0, 0.005),
-                                    True)
-            if canceller.ready:
-                spans += listener.feed(data, over_sound=True)
-            else:  # deaf, as the app is
-                listener.deafen(BLOCK / RATE)
+            ended = START + (i + BLOCK) / RATE + rng.uniform(0, 0.005)
+            spans += hearing.block(pcm[i : i + BLOCK].tobytes(), ended, True)
         spans += listener.flush()
         placed += len(words)
         for kept, span, cut in zip(keeper.kept, spans, keeper.cut, strict=True):
@@ -355,7 +343,7 @@ def _over_coach(minutes: float, seed: int, speaking: bool = True) -> Examples:
                 continue
             spoken += bool(near)
             x.append(embedder.features(np.frombuffer(kept, "<i2").astype(np.float32)))
-            y.append(dict(command_words())[near[0][2]] if near else NONE)
+            y.append(command_of[near[0][2]] if near else NONE)
             source.append((near[0][3] if near else "", near[0][2] if near else "", cut))
         if room % 5 == 0:
             print(f"over the coach: room {room + 1}, {time.monotonic() - began:.0f} s", flush=True)
@@ -421,16 +409,26 @@ def examples(todo: list[tuple[str, str]], seed: int, cache: Path | None) -> Exam
     # "heard": what a Listener hands decide(), not the old cut round the labelled speech
     voices = [make_corpus.voices("tune", family) for family in make_corpus.FAMILIES]
     key = hashlib.sha256(json.dumps(["heard, unsplit", todo, seed, SPEEDS, SNRS, voices]).encode()).hexdigest()[:12]
-    cached = cache / f"embeddings-{key}.npz" if cache else None
-    if cached and cached.exists():
-        with np.load(cached) as saved:
-            print(f"{len(saved['y'])} examples from {cached}")
+    return cached(cache / f"embeddings-{key}.npz" if cache else None, lambda: synthesise(todo, seed))
+
+
+def cached(path: Path | None, make: Callable[[], Examples]) -> Examples:
+    """The examples kept at `path`, or those `make` gives, then kept there."""
+    if path and path.exists():
+        with np.load(path) as saved:
+            print(f"{len(saved['y'])} examples from {path}")
             return Examples(*(saved[f.name] for f in fields(Examples)))
-    found = synthesise(todo, seed)
-    if cached:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(cached, **{f.name: getattr(found, f.name) for f in fields(Examples)})
+    found = make()
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **{f.name: getattr(found, f.name) for f in fields(Examples)})
     return found
+
+
+def tune_voice(pick: random.Random, espeak: list[str], other: list[str], neural: list[str]) -> str:
+    """A neural voice a quarter of the time, flite's or festival's 30%, else espeak-ng's (where installed)."""
+    draw = pick.random()
+    return pick.choice(neural if neural and draw < 0.25 else other if other and draw < 0.55 else espeak)
 
 
 def synthesise(todo: list[tuple[str, str]], seed: int) -> Examples:
@@ -451,8 +449,7 @@ def synthesise(todo: list[tuple[str, str]], seed: int) -> Examples:
     dropped = 0
     began = time.monotonic()
     for n, (text, label) in enumerate(todo):
-        draw = pick.random()
-        voice = pick.choice(neural if neural and draw < 0.25 else other if other and draw < 0.55 else espeak)
+        voice = tune_voice(pick, espeak, other, neural)
         for speed in SPEEDS:
             parts = heard(text, voice, speed, pick, rng, babble)
             # cut in two at a pause, a non-command's first part may be a command word alone
